@@ -1,0 +1,95 @@
+/// A store path as it is read on the host and named in the image.
+public struct StorePathMapping: Sendable, Hashable, Codable {
+    public var hostPath: String
+    public var imagePath: String
+
+    public init(hostPath: String, imagePath: String) {
+        self.hostPath = hostPath
+        self.imagePath = imagePath
+    }
+
+    public init(samePath path: String) { self.init(hostPath: path, imagePath: path) }
+}
+
+/// A layer of store paths: the store's parent directories, then each path and everything below
+/// it, sorted component by component, stamped with one owner and mtime (nixpkgs'
+/// `archive_paths_to`).
+public struct StoreLayer: Layer {
+    public var paths: [StorePathMapping]
+    /// Directories that open the layer (`/nix`, `/nix/store`), mode 0755.
+    public var leadingDirectories: [String]
+    public var stamp: EntryStamp
+    public var historyPaths: [String]
+
+    public init(paths: [StorePathMapping], leadingDirectories: [String], stamp: EntryStamp, historyPaths: [String]? = nil) {
+        self.paths = paths
+        self.leadingDirectories = leadingDirectories
+        self.stamp = stamp
+        self.historyPaths = historyPaths ?? paths.map(\.imagePath)
+    }
+
+    public var declaredDiffID: Digest? { nil }
+
+    public func outerHeader(name: String, size: UInt64, mtime: Int) -> TarHeader {
+        defaultOuterHeader(name: name, size: size, mtime: mtime)
+    }
+
+    public func write<S: ByteSink>(to sink: inout S, buffer: CopyBuffer) throws {
+        var tar = TarWriter(sink: sink)
+        defer { sink = tar.sink }
+        for directory in leadingDirectories {
+            try tar.writeHeader(stamped(name: Array(directory.utf8), mode: 0o755, type: TarType.directory))
+        }
+        for path in paths {
+            try writeTree(host: Array(path.hostPath.utf8), image: Array(path.imagePath.utf8), into: &tar, buffer: buffer)
+        }
+        try tar.finish()
+    }
+
+    private func stamped(name: [UInt8], mode: UInt32, type: UInt8, size: UInt64 = 0, linkname: [UInt8] = []) -> TarHeader {
+        TarHeader(
+            name: name, mode: mode, uid: stamp.uid, gid: stamp.gid, size: size, mtime: stamp.mtime,
+            typeflag: type, linkname: linkname, uname: Array(stamp.uname.utf8), gname: Array(stamp.gname.utf8)
+        )
+    }
+
+    /// Pre-order walk with children sorted bytewise, which is exactly the component-wise sort
+    /// of all paths that the reference performs, without holding the whole list.
+    private func writeTree<T: ByteSink>(host: [UInt8], image: [UInt8], into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
+        let status = try FileSystem.lstatus(host)
+        try writeEntry(host: host, image: image, status: status, into: &tar, buffer: buffer)
+        guard status.isDirectory else { return }
+        for name in try FileSystem.sortedEntries(host) {
+            try writeTree(host: host + [0x2F] + name, image: image + [0x2F] + name, into: &tar, buffer: buffer)
+        }
+    }
+
+    private func writeEntry<T: ByteSink>(host: [UInt8], image: [UInt8], status: FileSystem.Status, into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
+        let mode = status.mode & 0o7777
+        switch status.type {
+        case UInt32(S_IFREG):
+            // A hard link is written as a full file, as the reference does.
+            try tar.writeHeader(stamped(name: image, mode: mode, type: TarType.regular, size: status.size))
+            let file = try ReadableFile(path: host)
+            try file.copy(size: status.size, buffer: buffer.bytes) { try tar.writeData($0) }
+        case UInt32(S_IFDIR):
+            try tar.writeHeader(stamped(name: image, mode: mode, type: TarType.directory))
+        case UInt32(S_IFLNK):
+            try tar.writeHeader(stamped(name: image, mode: mode, type: TarType.symlink, linkname: try FileSystem.readLink(host)))
+        case UInt32(S_IFIFO):
+            try tar.writeHeader(stamped(name: image, mode: mode, type: TarType.fifo))
+        case UInt32(S_IFCHR), UInt32(S_IFBLK):
+            var header = stamped(name: image, mode: mode, type: status.type == UInt32(S_IFCHR) ? TarType.character : TarType.block)
+            // glibc's major()/minor() split of a 64-bit dev_t.
+            header.devmajor = Int(((status.rdev >> 8) & 0xFFF) | ((status.rdev >> 32) & ~UInt64(0xFFF)))
+            header.devminor = Int((status.rdev & 0xFF) | ((status.rdev >> 12) & ~UInt64(0xFF)))
+            try tar.writeHeader(header)
+        default:
+            throw IOError.unsupportedFileType(FileSystem.display(host))
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

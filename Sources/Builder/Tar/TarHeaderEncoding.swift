@@ -1,0 +1,229 @@
+/// Encodes headers byte for byte as CPython 3.11's `tarfile` does in `PAX_FORMAT`
+/// (`TarInfo.create_pax_header`), since nixpkgs' image digests are those bytes.
+///
+/// Field table (offset, length) of a ustar header block, the one place offsets live.
+enum UstarField {
+    static let name = (0, 100)
+    static let mode = (100, 8)
+    static let uid = (108, 8)
+    static let gid = (116, 8)
+    static let size = (124, 12)
+    static let mtime = (136, 12)
+    static let checksum = (148, 8)
+    static let typeflag = (156, 1)
+    static let linkname = (157, 100)
+    static let magic = (257, 8)
+    static let uname = (265, 32)
+    static let gname = (297, 32)
+    static let devmajor = (329, 8)
+    static let devminor = (337, 8)
+    static let prefix = (345, 155)
+}
+
+public enum TarEncodingError: Error, CustomStringConvertible, Equatable {
+    case numberOverflow(field: String, value: Int, name: String)
+
+    public var description: String {
+        switch self {
+        case let .numberOverflow(field, value, name):
+            "tar member \(name): \(field) \(value) does not fit its header field"
+        }
+    }
+}
+
+public enum TarHeaderEncoder {
+    /// The header blocks for `header`: an optional pax extended header and its records, then
+    /// the ustar block. Data and padding are the writer's job.
+    public static func encode(_ header: TarHeader) throws -> [UInt8] {
+        var name = header.name
+        if header.typeflag == TarType.directory && name.last != UInt8(ascii: "/") {
+            name.append(UInt8(ascii: "/"))
+        }
+        var pax = OrderedRecords(header.paxRecords)
+
+        // CPython tests each string against its field: non-ASCII or too long goes to pax.
+        let strings: [(String, [UInt8], Int)] = [
+            ("path", name, 100), ("linkpath", header.linkname, 100),
+            ("uname", header.uname, 32), ("gname", header.gname, 32),
+        ]
+        for (keyword, value, length) in strings where !pax.contains(keyword) {
+            if !value.allSatisfy({ $0 < 0x80 }) || value.count > length {
+                pax.set(keyword, value)
+            }
+        }
+
+        // CPython checks uid, gid, size, mtime in this order; an out-of-range number is written
+        // as 0 in the ustar field with its true value in a pax record.
+        var numbers: [String: Int] = [
+            "uid": header.uid, "gid": header.gid, "size": Int(clamping: header.size), "mtime": header.mtime,
+        ]
+        for (keyword, digits) in [("uid", 8), ("gid", 8), ("size", 12), ("mtime", 12)] {
+            let value = numbers[keyword] ?? 0
+            guard !fitsOctal(value, digits: digits) else { continue }
+            numbers[keyword] = 0
+            if !pax.contains(keyword) { pax.set(keyword, Array(String(value).utf8)) }
+        }
+        let uid = numbers["uid"] ?? 0, gid = numbers["gid"] ?? 0
+        let size = numbers["size"] ?? 0, mtime = numbers["mtime"] ?? 0
+
+        var out: [UInt8] = []
+        if !pax.records.isEmpty {
+            let payload = paxPayload(pax.records)
+            var paxHeader = [UInt8](repeating: 0, count: TarLayout.blockSize)
+            fill(&paxHeader, UstarField.name, asciiReplacing(Array("././@PaxHeader".utf8)))
+            fill(&paxHeader, UstarField.mode, octal(0, digits: 8))
+            fill(&paxHeader, UstarField.uid, octal(0, digits: 8))
+            fill(&paxHeader, UstarField.gid, octal(0, digits: 8))
+            fill(&paxHeader, UstarField.size, octal(payload.count, digits: 12))
+            fill(&paxHeader, UstarField.mtime, octal(0, digits: 12))
+            paxHeader[UstarField.typeflag.0] = TarType.paxExtended
+            fill(&paxHeader, UstarField.magic, Array("ustar\u{0}00".utf8))
+            sealChecksum(&paxHeader)
+            out += paxHeader
+            out += payload
+            out += [UInt8](repeating: 0, count: TarLayout.padding(for: UInt64(payload.count)))
+        }
+
+        var block = [UInt8](repeating: 0, count: TarLayout.blockSize)
+        fill(&block, UstarField.name, asciiReplacing(name))
+        fill(&block, UstarField.mode, octal(Int(header.mode & 0o7777), digits: 8))
+        fill(&block, UstarField.uid, octal(uid, digits: 8))
+        fill(&block, UstarField.gid, octal(gid, digits: 8))
+        fill(&block, UstarField.size, octal(size, digits: 12))
+        fill(&block, UstarField.mtime, octal(mtime, digits: 12))
+        block[UstarField.typeflag.0] = header.typeflag
+        fill(&block, UstarField.linkname, asciiReplacing(header.linkname))
+        fill(&block, UstarField.magic, Array("ustar\u{0}00".utf8))
+        fill(&block, UstarField.uname, asciiReplacing(header.uname))
+        fill(&block, UstarField.gname, asciiReplacing(header.gname))
+        if header.typeflag == TarType.character || header.typeflag == TarType.block {
+            // Device numbers have no pax fallback in CPython either: too large is an error.
+            for (field, value, label) in [(UstarField.devmajor, header.devmajor, "devmajor"), (UstarField.devminor, header.devminor, "devminor")] {
+                guard fitsOctal(value, digits: 8) else {
+                    throw TarEncodingError.numberOverflow(field: label, value: value, name: String(decoding: name, as: UTF8.self))
+                }
+                fill(&block, field, octal(value, digits: 8))
+            }
+        }
+        sealChecksum(&block)
+        out += block
+        return out
+    }
+
+    static func fitsOctal(_ value: Int, digits: Int) -> Bool {
+        value >= 0 && value < 1 << (3 * (digits - 1))
+    }
+
+    /// `%0*o` plus a NUL, as CPython's `itn` writes in-range numbers.
+    static func octal(_ value: Int, digits: Int) -> [UInt8] {
+        var text = Array(String(value, radix: 8).utf8)
+        if text.count < digits - 1 {
+            text = [UInt8](repeating: UInt8(ascii: "0"), count: digits - 1 - text.count) + text
+        }
+        return text + [0]
+    }
+
+    private static func fill(_ block: inout [UInt8], _ field: (Int, Int), _ bytes: [UInt8]) {
+        let count = min(bytes.count, field.1)
+        for index in 0..<count { block[field.0 + index] = bytes[index] }
+    }
+
+    /// The checksum is computed with its own field as spaces and written `%06o\0`, leaving the
+    /// eighth byte a space, as CPython does.
+    private static func sealChecksum(_ block: inout [UInt8]) {
+        for index in UstarField.checksum.0..<(UstarField.checksum.0 + 8) { block[index] = 0x20 }
+        let sum = block.reduce(0) { $0 + Int($1) }
+        let digits = octal(sum, digits: 7)
+        for (index, byte) in digits.enumerated() { block[UstarField.checksum.0 + index] = byte }
+    }
+
+    /// CPython writes ustar string fields with `encode("ascii", "replace")` of the decoded name:
+    /// every non-ASCII character (or undecodable byte) becomes one `?`.
+    static func asciiReplacing(_ bytes: [UInt8]) -> [UInt8] {
+        guard !bytes.allSatisfy({ $0 < 0x80 }) else { return bytes }
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] < 0x80 {
+                out.append(bytes[index])
+                index += 1
+            } else {
+                out.append(UInt8(ascii: "?"))
+                index += UTF8Scan.validSequenceLength(bytes, at: index) ?? 1
+            }
+        }
+        return out
+    }
+
+    /// Pax records, each `"%d %s=%s\n"` where the length counts itself.
+    static func paxPayload(_ records: [PaxRecord]) -> [UInt8] {
+        var out: [UInt8] = []
+        if records.contains(where: { !UTF8Scan.isValid($0.value) }) {
+            out += Array("21 hdrcharset=BINARY\n".utf8)
+        }
+        for record in records {
+            let body = Array(record.keyword.utf8).count + record.value.count + 3
+            var length = 0
+            while true {
+                let next = body + String(length).utf8.count
+                if next == length { break }
+                length = next
+            }
+            out += Array("\(length) \(record.keyword)=".utf8) + record.value + [UInt8(ascii: "\n")]
+        }
+        return out
+    }
+}
+
+/// Pax records as an insertion-ordered dictionary, like the Python dict CPython uses.
+struct OrderedRecords {
+    private(set) var records: [PaxRecord]
+
+    init(_ records: [PaxRecord]) {
+        self.records = records
+    }
+
+    func contains(_ keyword: String) -> Bool { records.contains { $0.keyword == keyword } }
+
+    mutating func set(_ keyword: String, _ value: [UInt8]) {
+        if let index = records.firstIndex(where: { $0.keyword == keyword }) {
+            records[index].value = value
+        } else {
+            records.append(PaxRecord(keyword, value))
+        }
+    }
+}
+
+public enum UTF8Scan {
+    /// Length of the well-formed UTF-8 sequence starting at `index` (Python's strict decoder
+    /// rules: no overlongs, no surrogates, at most U+10FFFF), or nil.
+    public static func validSequenceLength(_ bytes: [UInt8], at index: Int) -> Int? {
+        let lead = bytes[index]
+        let (length, minimum): (Int, UInt32)
+        switch lead {
+        case 0x00...0x7F: return 1
+        case 0xC2...0xDF: (length, minimum) = (2, 0x80)
+        case 0xE0...0xEF: (length, minimum) = (3, 0x800)
+        case 0xF0...0xF4: (length, minimum) = (4, 0x10000)
+        default: return nil
+        }
+        guard index + length <= bytes.count else { return nil }
+        var scalar = UInt32(lead) & (0xFF >> (length + 1))
+        for offset in 1..<length {
+            let byte = bytes[index + offset]
+            guard byte & 0xC0 == 0x80 else { return nil }
+            scalar = scalar << 6 | UInt32(byte & 0x3F)
+        }
+        guard scalar >= minimum, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else { return nil }
+        return length
+    }
+
+    public static func isValid(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            guard let length = validSequenceLength(bytes, at: index) else { return false }
+            index += length
+        }
+        return true
+    }
+}

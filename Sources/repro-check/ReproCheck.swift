@@ -1,0 +1,71 @@
+import ArgumentParser
+import Builder
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ReproCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repro-check",
+        abstract: "Build container images the way nixpkgs' streamLayeredImage does, and prove they are reproducible.",
+        version: ToolVersion.string,
+        subcommands: [BuildCommand.self]
+    )
+}
+
+enum ToolVersion {
+    static let string = "0.1.0"
+}
+
+/// Exit statuses: 0 success, 1 a failed build or check, 2 a usage or spec error.
+@main
+enum Main {
+    static func main() {
+        // A closed stdout must surface as EPIPE with a message, not kill the process silently.
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try ReproCheck.parseAsRoot()
+            try command.run()
+        } catch let error as SpecError {
+            fail("\(error)", code: 2)
+        } catch let error as UsageError {
+            fail("\(error)", code: 2)
+        } catch where isDomainError(error) {
+            fail("\(error)", code: 1)
+        } catch {
+            let code = ReproCheck.exitCode(for: error)
+            if code == .success {
+                ReproCheck.exit(withError: error)
+            }
+            if code == .validationFailure {
+                FileHandleStderr.write(ReproCheck.fullMessage(for: error) + "\n")
+                exit(2)
+            }
+            ReproCheck.exit(withError: error)
+        }
+    }
+
+    /// Errors of our own modules carry a one-sentence description; ArgumentParser's own
+    /// (help, version, validation) are rendered by ArgumentParser.
+    static func isDomainError(_ error: any Error) -> Bool {
+        error is CustomStringConvertible && !String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandleStderr.write("repro-check: \(message)\n")
+        exit(code)
+    }
+}
+
+/// A mistake in how the command was called, with how to fix it.
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
