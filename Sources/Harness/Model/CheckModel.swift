@@ -1,0 +1,182 @@
+import Builder
+
+/// What a spec promises: most must reproduce; a negative control must not.
+public enum Expectation: String, Sendable, Codable {
+    case reproducible
+    case unreproducible
+}
+
+/// The verdict on one spec in one check run.
+public enum SpecOutcome: String, Sendable, Codable {
+    case reproducible
+    case unreproducible
+    case buildError = "build-error"
+}
+
+/// Which build of a spec: `control`, `experiment`, `control-2` (two controls, to tell a
+/// variation from plain nondeterminism) or `bisect-<variation>`.
+public struct BuildRole: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let control = BuildRole(rawValue: "control")
+    public static let experiment = BuildRole(rawValue: "experiment")
+    public static let secondControl = BuildRole(rawValue: "control-2")
+    public static func bisect(_ variation: String) -> BuildRole { BuildRole(rawValue: "bisect-\(variation)") }
+
+    public var description: String { rawValue }
+}
+
+/// One layer of a built image as the streaming hasher saw it.
+public struct LayerResult: Sendable, Codable, Equatable {
+    public var index: Int
+    public var diffID: Digest
+    public var size: UInt64
+    /// The store paths the config's history names for this layer.
+    public var paths: [String]
+
+    public init(index: Int, diffID: Digest, size: UInt64, paths: [String]) {
+        self.index = index
+        self.diffID = diffID
+        self.size = size
+        self.paths = paths
+    }
+}
+
+/// One child `repro-check build` process and what it produced.
+public struct BuildResult: Sendable, Codable, Equatable {
+    public var role: BuildRole
+    public var variationsApplied: [String]
+    /// Variation name → why it could not be applied here.
+    public var variationsSkipped: [String: String]
+    /// The chosen values, so a failure can be replayed (reprotest does not record them).
+    public var variationValues: [String: String]
+    public var imageDigest: Digest?
+    public var configDigest: Digest?
+    public var manifestDigest: Digest?
+    public var size: UInt64?
+    public var layers: [LayerResult]
+    public var wallMilliseconds: Int
+    public var cpuMilliseconds: Int
+    public var peakRSSKiB: Int
+    public var exitStatus: Int32
+    public var error: String?
+
+    public init(
+        role: BuildRole, variationsApplied: [String] = [], variationsSkipped: [String: String] = [:],
+        variationValues: [String: String] = [:], imageDigest: Digest? = nil, configDigest: Digest? = nil,
+        manifestDigest: Digest? = nil, size: UInt64? = nil, layers: [LayerResult] = [], wallMilliseconds: Int = 0,
+        cpuMilliseconds: Int = 0, peakRSSKiB: Int = 0, exitStatus: Int32 = 0, error: String? = nil
+    ) {
+        self.role = role
+        self.variationsApplied = variationsApplied
+        self.variationsSkipped = variationsSkipped
+        self.variationValues = variationValues
+        self.imageDigest = imageDigest
+        self.configDigest = configDigest
+        self.manifestDigest = manifestDigest
+        self.size = size
+        self.layers = layers
+        self.wallMilliseconds = wallMilliseconds
+        self.cpuMilliseconds = cpuMilliseconds
+        self.peakRSSKiB = peakRSSKiB
+        self.exitStatus = exitStatus
+        self.error = error
+    }
+
+    public var succeeded: Bool { exitStatus == 0 && imageDigest != nil }
+}
+
+/// One explained difference between two builds of a spec, down to the field.
+public struct Difference: Sendable, Codable, Equatable {
+    /// `manifest.json`, `config`, or a layer member name such as `<diffID>/layer.tar` (or its index
+    /// as `layer 3`); nil for the archive as a whole.
+    public var layer: String?
+    /// The entry path inside the layer, or the JSON key path inside config/manifest.
+    public var path: String?
+    /// `mtime`, `mode`, `uid`, `content`, `only-in-control`, `only-in-experiment`, a JSON key…
+    public var field: String
+    public var control: String?
+    public var experiment: String?
+
+    public init(layer: String?, path: String?, field: String, control: String?, experiment: String?) {
+        self.layer = layer
+        self.path = path
+        self.field = field
+        self.control = control
+        self.experiment = experiment
+    }
+
+    /// One line for people: `layer 2 /nix/store/…/bin/hello: mtime 1 vs 3600`.
+    public var summary: String {
+        var text = [layer, path].compactMap { $0 }.joined(separator: " ")
+        if !text.isEmpty { text += ": " }
+        text += field
+        if control != nil || experiment != nil {
+            text += " \(control ?? "(absent)") vs \(experiment ?? "(absent)")"
+        }
+        return text
+    }
+}
+
+/// Everything a check learned about one spec.
+public struct SpecResult: Sendable, Codable, Equatable {
+    public var specName: String
+    public var specPath: String
+    public var specDigest: Digest
+    public var expectation: Expectation
+    public var outcome: SpecOutcome
+    /// Outcome meets expectation (and no digest drift).
+    public var passed: Bool
+    /// Variations that alone reproduce the difference, or `["(none: differs even without variation)"]`.
+    public var culprits: [String]
+    public var builds: [BuildResult]
+    public var differences: [Difference]
+    /// A readable paragraph: what differs and why, for JUnit messages and reports.
+    public var explanation: String
+
+    public init(
+        specName: String, specPath: String, specDigest: Digest, expectation: Expectation, outcome: SpecOutcome,
+        passed: Bool, culprits: [String] = [], builds: [BuildResult] = [], differences: [Difference] = [],
+        explanation: String = ""
+    ) {
+        self.specName = specName
+        self.specPath = specPath
+        self.specDigest = specDigest
+        self.expectation = expectation
+        self.outcome = outcome
+        self.passed = passed
+        self.culprits = culprits
+        self.builds = builds
+        self.differences = differences
+        self.explanation = explanation
+    }
+}
+
+/// A whole `repro-check check` invocation.
+public struct RunInfo: Sendable, Codable, Equatable {
+    public var startedAt: Double  // seconds since the epoch, UTC
+    public var endedAt: Double?
+    public var toolVersion: String
+    public var gitCommit: String?
+    public var host: String
+    /// The options as given, as JSON text.
+    public var options: String
+    /// `passed`, `failed`, or nil while running.
+    public var outcome: String?
+    public var interrupted: Bool
+
+    public init(
+        startedAt: Double, endedAt: Double? = nil, toolVersion: String, gitCommit: String?, host: String,
+        options: String, outcome: String? = nil, interrupted: Bool = false
+    ) {
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.toolVersion = toolVersion
+        self.gitCommit = gitCommit
+        self.host = host
+        self.options = options
+        self.outcome = outcome
+        self.interrupted = interrupted
+    }
+}
