@@ -19,11 +19,11 @@ public struct HashingSink: ByteSink {
     }
 }
 
-/// Forwards bytes to another sink while hashing them: the second pass of a layer, which
-/// must reproduce the first pass's digest.
+/// Forwards bytes to another sink while hashing them (on another thread): the second pass of
+/// a layer, which must reproduce the first pass's digest.
 public struct TeeHashingSink<Inner: ByteSink>: ByteSink {
     public var inner: Inner
-    public private(set) var hashing = HashingSink()
+    public private(set) var hashing = PipelinedHasher()
 
     public init(_ inner: Inner) { self.inner = inner }
 

@@ -42,7 +42,7 @@ public protocol Layer: Sendable {
 extension Layer {
     /// The first pass: size and digest without keeping any bytes.
     public func measure(buffer: CopyBuffer) throws -> (digest: Digest, size: UInt64) {
-        var sink = HashingSink()
+        var sink = PipelinedHasher()
         try write(to: &sink, buffer: buffer)
         return sink.finalize()
     }
