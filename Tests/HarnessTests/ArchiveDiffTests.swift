@@ -203,16 +203,41 @@ struct ArchiveDiffTests {
             Difference(layer: "config", path: "created", field: "value", control: "\"a\"", experiment: "\"b\""),
             Difference(layer: "layer 2 (abc)", path: "nix/store/x", field: "mtime", control: "1", experiment: "3600"),
             Difference(layer: "layer 2 (abc)", path: "nix/store/y", field: "only-in-experiment", control: nil, experiment: "directory"),
+            Difference(layer: "layer 2 (abc)", path: "nix/store/z", field: "content", control: "byte 812: 0x41", experiment: "byte 812: end of data"),
         ])
         #expect(text == """
-            The archives differ (3 differences):
+            The archives differ (4 differences):
             config:
               created: value "a" vs "b"
             layer 2 (abc):
               nix/store/x: mtime 1 vs 3600
               nix/store/y: only-in-experiment (absent) vs directory
+              nix/store/z: content differs at byte 812: 0x41 vs end of data
 
             """)
+    }
+
+    @Test("compares layers stored out of manifest order")
+    func storedOutOfOrder() throws {
+        var control = TestArchive.basic
+        control.storageOrder = [1, 0]
+        var experiment = control
+        experiment.layers[0].entries[2].header.mtime = 2
+        experiment.layers[1].entries[2].header.mtime = 3
+        let (differences, a, b) = try Self.diff(control, experiment)
+        #expect(Self.inLayer(differences, Self.layerName(0, a, b)).map(\.experiment) == ["2"])
+        #expect(Self.inLayer(differences, Self.layerName(1, a, b)).map(\.experiment) == ["3"])
+    }
+
+    @Test("reports outer member header fields for the archive as a whole")
+    func outerHeaders() throws {
+        var experiment = TestArchive.basic
+        experiment.outerMtime = 3600
+        let (differences, a, _) = try Self.diff(TestArchive.basic, experiment)
+        #expect(differences == [
+            Difference(layer: nil, path: "\(a.diffIDs[0].hex)/layer.tar", field: "mtime", control: "1", experiment: "3600"),
+            Difference(layer: nil, path: "\(a.diffIDs[1].hex)/layer.tar", field: "mtime", control: "1", experiment: "3600"),
+        ])
     }
 
     @Test("names a truncated file")

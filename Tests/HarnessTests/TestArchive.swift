@@ -37,6 +37,7 @@ struct TestArchive {
     var env: [String] = ["PATH=/bin"]
     var created = "1970-01-01T00:00:01+00:00"
     var repoTag = "hello:latest"
+    var outerMtime = 1
     /// Manifest positions in archive order; nil keeps them in layer order.
     var storageOrder: [Int]?
     /// An extra outer member (its name may need a pax header).
@@ -83,7 +84,7 @@ struct TestArchive {
 
         var tar = TarWriter(sink: MemorySink())
         for index in storageOrder ?? Array(tars.indices) {
-            try tar.add(TarHeader(name: members[index], mtime: 1), content: tars[index])
+            try tar.add(TarHeader(name: members[index], mtime: outerMtime), content: tars[index])
         }
         if let extraMember { try tar.add(TarHeader(name: extraMember.name, mtime: 1), content: extraMember.content) }
         try tar.add(TarHeader(name: configName, mtime: 1), content: config)

@@ -124,13 +124,30 @@ public enum ArchiveDiff {
             }
             var line = "  "
             if let path = difference.path { line += "\(path): " }
-            line += difference.field
-            if difference.control != nil || difference.experiment != nil {
-                line += " \(difference.control ?? "(absent)") vs \(difference.experiment ?? "(absent)")"
+            if let (offset, control, experiment) = contentOffset(difference) {
+                line += "content differs at byte \(offset): \(control) vs \(experiment)"
+            } else {
+                line += difference.field
+                if difference.control != nil || difference.experiment != nil {
+                    line += " \(difference.control ?? "(absent)") vs \(difference.experiment ?? "(absent)")"
+                }
             }
             lines.append(line)
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension ArchiveDiff {
+    /// Splits a lockstep content difference (`byte N: 0x41` on both sides) so the offset is
+    /// said once.
+    private static func contentOffset(_ difference: Difference) -> (String, String, String)? {
+        guard difference.field == "content", let control = difference.control, let experiment = difference.experiment,
+              control.hasPrefix("byte "), let colon = control.firstIndex(of: ":")
+        else { return nil }
+        let prefix = control[..<colon] + ": "
+        guard experiment.hasPrefix(prefix) else { return nil }
+        return (String(control[control.index(control.startIndex, offsetBy: 5)..<colon]), String(control.dropFirst(prefix.count)), String(experiment.dropFirst(prefix.count)))
     }
 }
 
