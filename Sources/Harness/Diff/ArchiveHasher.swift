@@ -1,7 +1,7 @@
 import Builder
 
 /// What the hasher learned about one docker-archive stream.
-public struct ArchiveHashResult: Sendable, Equatable {
+public struct ArchiveHashResult: Sendable, Codable, Equatable {
     /// sha256 of the whole stream as received (the image digest the harness compares).
     public var archiveDigest: Digest
     public var size: UInt64
