@@ -111,11 +111,12 @@ public struct TarReader<Source: ByteSource> {
         return try readAll()
     }
 
-    static func cString(_ bytes: [UInt8]) -> [UInt8] {
+    public static func cString(_ bytes: [UInt8]) -> [UInt8] {
         Array(bytes.prefix { $0 != 0 })
     }
 
-    static func merged(_ base: [PaxRecord], _ overrides: [PaxRecord]) -> [PaxRecord] {
+    /// Later records replace earlier ones of the same keyword, keeping the first position.
+    public static func merged(_ base: [PaxRecord], _ overrides: [PaxRecord]) -> [PaxRecord] {
         var result = base
         for record in overrides {
             if let index = result.firstIndex(where: { $0.keyword == record.keyword }) {
@@ -127,7 +128,8 @@ public struct TarReader<Source: ByteSource> {
         return result
     }
 
-    static func decode(_ block: [UInt8], label: String) throws -> TarHeader {
+    /// One 512-byte header block, checksum-validated; shared with incremental readers.
+    public static func decode(_ block: [UInt8], label: String) throws -> TarHeader {
         func field(_ range: (Int, Int)) -> ArraySlice<UInt8> { block[range.0..<(range.0 + range.1)] }
         func string(_ range: (Int, Int)) -> [UInt8] { cString(Array(field(range))) }
         func number(_ range: (Int, Int)) throws -> Int {
@@ -175,7 +177,7 @@ public struct TarReader<Source: ByteSource> {
         return header
     }
 
-    static func parsePax(_ payload: [UInt8], label: String) throws -> [PaxRecord] {
+    public static func parsePax(_ payload: [UInt8], label: String) throws -> [PaxRecord] {
         var records: [PaxRecord] = []
         var index = 0
         while index < payload.count {
@@ -197,7 +199,7 @@ public struct TarReader<Source: ByteSource> {
 
     /// CPython's `_apply_pax_info`: the records override header fields; numbers that do not
     /// parse become 0; `mtime` is a float, rounded half-to-even when written back.
-    static func apply(_ records: [PaxRecord], to header: inout TarHeader, label: String) throws {
+    public static func apply(_ records: [PaxRecord], to header: inout TarHeader, label: String) throws {
         for record in records {
             let text = String(decoding: record.value, as: UTF8.self)
             switch record.keyword {

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Builder
+import Foundation
+import Harness
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Explain how two image archives differ, down to the layer, entry and header field.",
+        discussion: "Exits 0 when the archives are identical, 1 when they differ, 2 when one cannot be read."
+    )
+
+    @Argument(help: "The control archive (docker-archive, optionally gzip-compressed).")
+    var control: String
+
+    @Argument(help: "The experiment archive.")
+    var experiment: String
+
+    @Flag(name: .customLong("json"), help: "Print the differences as a JSON array instead of text.")
+    var json = false
+
+    @Option(name: .customLong("limit"), help: "Report at most this many differences per layer, config or manifest.")
+    var limit = ArchiveDiff.defaultLimit
+
+    func validate() throws {
+        if limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let differences: [Difference]
+        do {
+            differences = try ArchiveDiff.compare(control: control, experiment: experiment, limit: limit)
+        } catch {
+            // An unreadable or damaged input is a usage problem, not a finding about the builds.
+            Main.fail("\(error)", code: 2)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = try encoder.encode(differences)
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(ArchiveDiff.explain(differences), terminator: "")
+        }
+        if !differences.isEmpty { throw ExitCode(1) }
+    }
+}
