@@ -16,11 +16,13 @@ struct ReportFormatTests {
 
     @Test("formats durations and decimals without a locale")
     func numbers() {
-        #expect(ReportFormat.seconds(1234) == "1.2 s")
+        #expect(ReportFormat.duration(1234) == "1.2 s")
+        #expect(ReportFormat.duration(250) == "250 ms")
         #expect(ReportFormat.decimal(-0.25) == "-0.3")
         #expect(ReportFormat.junitSeconds(5) == "0.005")
         #expect(ReportFormat.junitSeconds(61_250) == "61.250")
         #expect(SVGCharts.niceCeiling(130) == 200)
+        #expect(SVGCharts.niceCeiling(220) == 250)
         #expect(SVGCharts.niceCeiling(0.7) == 1)
     }
 
@@ -41,6 +43,7 @@ struct ReportFormatTests {
     func markdown() {
         #expect(MarkdownReport.code("a`b") == "`` a`b ``")
         #expect(MarkdownReport.code("a|b") == "`a\\|b`")
+        #expect(MarkdownReport.inlineCode("a|b") == "`a|b`")
         #expect(MarkdownReport.text("*x* [y]") == "\\*x\\* \\[y\\]")
         #expect(MarkdownReport.sparkline([1, 5, 9]) == "▁▄█")
     }

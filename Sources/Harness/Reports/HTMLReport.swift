@@ -74,7 +74,7 @@ enum HTMLReport {
             items.append("<li class=\"fail\"><b>Hosts disagree</b> on \(e(disagreement.specNames.joined(separator: ", "))) (tool \(e(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).</li>")
         }
         for slowdown in data.slowdowns {
-            items.append("<li class=\"warn\"><b>Slowdown</b>: \(e(slowdown.specName)) control build took \(ReportFormat.seconds(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.seconds(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</li>")
+            items.append("<li class=\"warn\"><b>Slowdown</b>: \(e(slowdown.specName)) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</li>")
         }
         for run in data.unfinishedRuns {
             let why = run.status == .interrupted ? "was interrupted" : "never recorded an end (still running, or killed)"
@@ -154,7 +154,7 @@ enum HTMLReport {
             }
             out += "<h4>Control build wall time</h4>" + SVGCharts.buildTimeTrend(history)
             if let slowdown = history.slowdown {
-                out += "<p class=\"warn\">Slowdown: \(ReportFormat.seconds(slowdown.wallMilliseconds)) in run #\(slowdown.runID) is \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.seconds(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</p>"
+                out += "<p class=\"warn\">Slowdown: \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID) is \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</p>"
             }
             out += "</article>"
         }

@@ -31,20 +31,20 @@ enum MarkdownReport {
         guard data.hasAttention else { return out + "Nothing: every spec met its expectation, no drift, no slowdown, no host disagreement, no unfinished run.\n\n" }
         for stored in data.latest where !stored.result.passed {
             let what = stored.result.outcome == .buildError ? "failed to build" : "did not meet its expectation"
-            out += "- ❌ \(code(stored.result.specName)) \(what) in run #\(stored.run.id) (expected \(stored.result.expectation.rawValue), got \(stored.result.outcome.rawValue)).\n"
+            out += "- ❌ \(inlineCode(stored.result.specName)) \(what) in run #\(stored.run.id) (expected \(stored.result.expectation.rawValue), got \(stored.result.outcome.rawValue)).\n"
         }
         for history in data.histories {
             for change in history.drifts {
                 let run = history.digests[change.index]
-                out += "- ❌ **Digest drift**: \(code(history.specName)) built \(code(ReportFormat.short(change.to))) in run #\(run.runID) after \(code(ReportFormat.short(change.from))) with the same spec digest and tool version \(text(run.toolVersion)).\n"
+                out += "- ❌ **Digest drift**: \(inlineCode(history.specName)) built \(inlineCode(ReportFormat.short(change.to))) in run #\(run.runID) after \(inlineCode(ReportFormat.short(change.from))) with the same spec digest and tool version \(text(run.toolVersion)).\n"
             }
         }
         for disagreement in data.disagreements {
-            let hosts = disagreement.observations.map { "\(text($0.host)) → \(code(ReportFormat.short($0.imageDigest)))" }
-            out += "- ❌ **Hosts disagree** on \(disagreement.specNames.map(code).joined(separator: ", ")) (tool \(text(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).\n"
+            let hosts = disagreement.observations.map { "\(text($0.host)) → \(inlineCode(ReportFormat.short($0.imageDigest)))" }
+            out += "- ❌ **Hosts disagree** on \(disagreement.specNames.map(inlineCode).joined(separator: ", ")) (tool \(text(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).\n"
         }
         for slowdown in data.slowdowns {
-            out += "- ⚠️ **Slowdown**: \(code(slowdown.specName)) control build took \(ReportFormat.seconds(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.seconds(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).\n"
+            out += "- ⚠️ **Slowdown**: \(inlineCode(slowdown.specName)) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).\n"
         }
         for run in data.unfinishedRuns {
             let why = run.status == .interrupted ? "was interrupted" : "never recorded an end (still running, or killed)"
@@ -77,7 +77,7 @@ enum MarkdownReport {
             out += "### \(text(result.specName)) — \(ReportData.verdict(result))\n\n"
             out += "\(text(result.specPath)) · expected \(result.expectation.rawValue), got \(result.outcome.rawValue) in run #\(stored.run.id) · spec \(code(ReportFormat.short(result.specDigest)))\n\n"
             if !result.explanation.isEmpty { out += paragraph(result.explanation) + "\n\n" }
-            if !result.culprits.isEmpty { out += "Culprits: \(result.culprits.map(code).joined(separator: ", "))\n\n" }
+            if !result.culprits.isEmpty { out += "Culprits: \(result.culprits.map(inlineCode).joined(separator: ", "))\n\n" }
             for build in result.builds where !build.succeeded {
                 out += "- \(build.role.rawValue) build exited with status \(build.exitStatus)\(build.error.map { ": " + text($0) } ?? "")\n"
             }
@@ -109,7 +109,7 @@ enum MarkdownReport {
             var changes = history.changes.isEmpty ? "none" : "\(drifts) drift, \(hosts) other host, \(inputs) input changes"
             if drifts > 0 { changes = "❌ " + changes }
             let walls = history.controlTimes.map(\.wallMilliseconds)
-            var latest = walls.last.map { ReportFormat.seconds($0) } ?? "—"
+            var latest = walls.last.map { ReportFormat.duration($0) } ?? "—"
             if let slowdown = history.slowdown { latest += " ⚠️ \(ReportFormat.decimal(slowdown.ratio))× median" }
             out += "| \(code(history.specName)) | \(history.digests.count) | \(distinct) | \(changes) | \(sparkline(walls)) | \(latest) |\n"
         }
@@ -118,7 +118,7 @@ enum MarkdownReport {
             out += "**\(text(history.specName))** control image changes:\n\n"
             for change in history.changes {
                 let entry = history.digests[change.index]
-                out += "- run #\(entry.runID) (\(ReportFormat.utc(entry.startedAt)), \(text(entry.host))): \(code(ReportFormat.short(change.from))) → \(code(ReportFormat.short(change.to))) — \(change.kind.rawValue)\n"
+                out += "- run #\(entry.runID) (\(ReportFormat.utc(entry.startedAt)), \(text(entry.host))): \(inlineCode(ReportFormat.short(change.from))) → \(inlineCode(ReportFormat.short(change.to))) — \(change.kind.rawValue)\n"
             }
             out += "\n"
         }
@@ -162,13 +162,18 @@ enum MarkdownReport {
         return out
     }
 
-    /// A code span, fenced with one more backtick than the longest run inside (CommonMark's
-    /// rule); `|` is escaped because GFM tables split on it even inside code.
+    /// A code span for a table cell: `|` is escaped because GFM tables split on it even
+    /// inside code (the table parser removes the backslash again).
     static func code(_ value: String) -> String {
+        inlineCode(value.replacingOccurrences(of: "|", with: "\\|"))
+    }
+
+    /// A code span outside tables, fenced with one more backtick than the longest run inside
+    /// (CommonMark's rule).
+    static func inlineCode(_ value: String) -> String {
         guard !value.isEmpty else { return "" }
         let body = value.replacingOccurrences(of: "\r\n", with: " ")
             .replacingOccurrences(of: "\n", with: " ")
-            .replacingOccurrences(of: "|", with: "\\|")
         var longest = 0
         var run = 0
         for character in body {

@@ -85,13 +85,15 @@ enum ReportFormat {
         return (value < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - text.count)) + text
     }
 
-    /// Milliseconds as seconds with one decimal: `12.3 s`.
-    static func seconds(_ milliseconds: Int) -> String {
-        "\(decimal(Double(milliseconds) / 1000)) s"
+    /// A duration for people: `850 ms` below a second, `12.3 s` above.
+    static func duration(_ milliseconds: Int) -> String {
+        duration(Double(milliseconds))
     }
 
-    static func seconds(_ milliseconds: Double) -> String {
-        "\(decimal(milliseconds / 1000)) s"
+    static func duration(_ milliseconds: Double) -> String {
+        guard milliseconds.isFinite else { return "?" }
+        if abs(milliseconds) < 1000 { return "\(Int64(milliseconds.rounded())) ms" }
+        return "\(decimal(milliseconds / 1000)) s"
     }
 
     /// One decimal place, computed rather than formatted so no locale can change it.

@@ -54,10 +54,11 @@ enum SVGCharts {
         let top = 18.0
         let bottom = 30.0
         let height = 170.0
-        var svg = open(height: height, label: "Control build wall time of \(history.specName)")
         guard !points.isEmpty else {
-            return svg + "<text class=\"axis\" x=\"\(f(width / 2))\" y=\"\(f(height / 2))\" text-anchor=\"middle\">no successful control build yet</text></svg>"
+            return open(height: 32, label: "No control build wall time for \(history.specName)")
+                + "<text class=\"axis\" x=\"\(f(left))\" y=\"20\">no successful control build yet</text></svg>"
         }
+        var svg = open(height: height, label: "Control build wall time of \(history.specName)")
         let maxWall = Double(points.map(\.wallMilliseconds).max() ?? 0)
         let yMax = niceCeiling(max(maxWall, history.slowdown?.medianMilliseconds ?? 0) * 1.1)
         let plotHeight = height - top - bottom
@@ -66,17 +67,17 @@ enum SVGCharts {
         for fraction in [0.0, 0.5, 1.0] {
             let value = yMax * fraction
             svg += "<line class=\"grid\" x1=\"\(f(left))\" y1=\"\(f(y(value)))\" x2=\"\(f(width - right))\" y2=\"\(f(y(value)))\"/>"
-            svg += "<text class=\"axis\" x=\"\(f(left - 8))\" y=\"\(f(y(value) + 4))\" text-anchor=\"end\">\(ReportFormat.seconds(value))</text>"
+            svg += "<text class=\"axis\" x=\"\(f(left - 8))\" y=\"\(f(y(value) + 4))\" text-anchor=\"end\">\(ReportFormat.duration(value))</text>"
         }
         if let slowdown = history.slowdown {
             let median = y(slowdown.medianMilliseconds)
-            svg += "<line class=\"median\" x1=\"\(f(left))\" y1=\"\(f(median))\" x2=\"\(f(width - right))\" y2=\"\(f(median))\"><title>median of runs \(ReportData.runList(slowdown.comparedRunIDs)): \(ReportFormat.seconds(slowdown.medianMilliseconds))</title></line>"
+            svg += "<line class=\"median\" x1=\"\(f(left))\" y1=\"\(f(median))\" x2=\"\(f(width - right))\" y2=\"\(f(median))\"><title>median of runs \(ReportData.runList(slowdown.comparedRunIDs)): \(ReportFormat.duration(slowdown.medianMilliseconds))</title></line>"
         }
         let coordinates = points.enumerated().map { "\(f(x[$0.offset])),\(f(y(Double($0.element.wallMilliseconds))))" }
         svg += "<polyline class=\"trend\" points=\"\(coordinates.joined(separator: " "))\"/>"
         for (index, point) in points.enumerated() {
             let slow = history.slowdown?.runID == point.runID && index == points.count - 1
-            let tip = "run #\(point.runID) · \(ReportFormat.utc(point.startedAt)) · \(point.host)\nwall \(ReportFormat.seconds(point.wallMilliseconds)), cpu \(ReportFormat.seconds(point.cpuMilliseconds)), peak RSS \(point.peakRSSKiB) KiB"
+            let tip = "run #\(point.runID) · \(ReportFormat.utc(point.startedAt)) · \(point.host)\nwall \(ReportFormat.duration(point.wallMilliseconds)), cpu \(ReportFormat.duration(point.cpuMilliseconds)), peak RSS \(point.peakRSSKiB) KiB"
             svg += "<circle class=\"\(slow ? "slow" : "point")\" cx=\"\(f(x[index]))\" cy=\"\(f(y(Double(point.wallMilliseconds))))\" r=\"\(slow ? "6" : "3.5")\"><title>\(ReportFormat.html(tip))</title></circle>"
             if slow, let slowdown = history.slowdown {
                 svg += "<text class=\"slow-label\" x=\"\(f(x[index] - 8))\" y=\"\(f(y(Double(point.wallMilliseconds)) - 10))\" text-anchor=\"end\">\(ReportFormat.decimal(slowdown.ratio))× median</text>"
@@ -109,13 +110,13 @@ enum SVGCharts {
         return out
     }
 
-    /// Rounds up to 1, 2 or 5 × a power of ten, so axis labels are readable.
+    /// Rounds up to 1, 2, 2.5 or 5 × a power of ten, so the half-way label is round too.
     static func niceCeiling(_ value: Double) -> Double {
         guard value > 0, value.isFinite else { return 1000 }
         var magnitude = 1.0
         while magnitude * 10 <= value { magnitude *= 10 }
         while magnitude > value { magnitude /= 10 }
-        for step in [1.0, 2.0, 5.0, 10.0] where step * magnitude >= value { return step * magnitude }
+        for step in [1.0, 2.0, 2.5, 5.0, 10.0] where step * magnitude >= value { return step * magnitude }
         return 10 * magnitude
     }
 
