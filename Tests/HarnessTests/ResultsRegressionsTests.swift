@@ -38,7 +38,7 @@ struct ResultsRegressionsTests {
         #expect(none.isEmpty)
     }
 
-    @Test("a control build slower than 1.25 times the median of the previous five runs is flagged")
+    @Test("a control build slower than 1.25 times the median of the previous five runs on its host is flagged")
     func slowdown() throws {
         let database = try ResultsDatabase.inMemory()
         // Oldest run is outside the five-run window; if it counted, the median would shift.
@@ -49,6 +49,10 @@ struct ResultsRegressionsTests {
             try database.record(ResultFixtures.reproducible("steady", wall: wall), runID: run)
             try database.record(ResultFixtures.reproducible("young", wall: 100), runID: run)
         }
+        // A slower machine's runs are not part of alpha's history.
+        let other = try database.beginRun(ResultFixtures.run(host: "slowpoke", startedAt: 1500))
+        try database.record(ResultFixtures.reproducible("slow", wall: 5000), runID: other)
+        try database.record(ResultFixtures.reproducible("steady", wall: 1), runID: other)
         let latest = try database.beginRun(ResultFixtures.run(startedAt: 2000))
         try database.record(ResultFixtures.reproducible("slow", wall: 130), runID: latest)  // 1.3 × 100
         try database.record(ResultFixtures.reproducible("steady", wall: 124), runID: latest)  // 1.24 × 100
@@ -64,6 +68,7 @@ struct ResultsRegressionsTests {
         #expect(slow.wallMilliseconds == 130)
         #expect(slow.medianMilliseconds == 100)
         #expect(slow.comparedRunIDs.count == 5)
+        #expect(!slow.comparedRunIDs.contains(other))
         #expect(abs(slow.ratio - 1.3) < 1e-9)
     }
 

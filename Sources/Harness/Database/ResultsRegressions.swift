@@ -100,22 +100,28 @@ extension ResultsDatabase {
     }
 
     /// Specs whose latest successful control build took more than `factor` × the median of
-    /// the previous `window` runs. Fewer than `minimumHistory` earlier runs is too noisy to judge.
+    /// the previous `window` runs on the same host (another machine's speed says nothing).
+    /// Fewer than `minimumHistory` earlier runs is too noisy to judge.
     public func slowdowns(factor: Double = 1.25, window: Int = 5, minimumHistory: Int = 3) throws -> [Slowdown] {
         let rows = try read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT b.spec_name, b.run_id, b.wall_ms
+                    SELECT b.spec_name, b.run_id, b.wall_ms, r.host
                     FROM builds b JOIN runs r ON r.id = b.run_id
                     WHERE b.role = 'control' AND b.exit_status = 0 AND b.image_digest IS NOT NULL
                     ORDER BY b.spec_name, r.started_at, r.id, b.id
                     """)
         }
-        var perSpec: [(name: String, points: [(runID: Int64, wall: Int)])] = []
+        struct Point {
+            var runID: Int64
+            var wall: Int
+            var host: String
+        }
+        var perSpec: [(name: String, points: [Point])] = []
         for row in rows {
             let name: String = row["spec_name"]
-            let point: (runID: Int64, wall: Int) = (row["run_id"], row["wall_ms"])
+            let point = Point(runID: row["run_id"], wall: row["wall_ms"], host: row["host"])
             if perSpec.last?.name == name {
                 // One point per run: a run that built the control twice counts once.
                 if perSpec[perSpec.count - 1].points.last?.runID != point.runID {
@@ -128,7 +134,7 @@ extension ResultsDatabase {
         var slowdowns: [Slowdown] = []
         for spec in perSpec {
             guard let latest = spec.points.last else { continue }
-            let previous = spec.points.dropLast().suffix(max(window, 0))
+            let previous = spec.points.dropLast().filter { $0.host == latest.host }.suffix(max(window, 0))
             guard previous.count >= max(minimumHistory, 1) else { continue }
             let median = Self.median(previous.map(\.wall))
             if Double(latest.wall) > factor * median {

@@ -67,7 +67,7 @@ enum SVGCharts {
         for fraction in [0.0, 0.5, 1.0] {
             let value = yMax * fraction
             svg += "<line class=\"grid\" x1=\"\(f(left))\" y1=\"\(f(y(value)))\" x2=\"\(f(width - right))\" y2=\"\(f(y(value)))\"/>"
-            svg += "<text class=\"axis\" x=\"\(f(left - 8))\" y=\"\(f(y(value) + 4))\" text-anchor=\"end\">\(ReportFormat.duration(value))</text>"
+            svg += "<text class=\"axis\" x=\"\(f(left - 8))\" y=\"\(f(y(value) + 4))\" text-anchor=\"end\">\(axisLabel(value, max: yMax))</text>"
         }
         if let slowdown = history.slowdown {
             let median = y(slowdown.medianMilliseconds)
@@ -108,6 +108,11 @@ enum SVGCharts {
             out += "<text class=\"axis\" x=\"\(f(x[index]))\" y=\"\(f(y))\" text-anchor=\"middle\">#\(id)</text>"
         }
         return out
+    }
+
+    /// One unit per axis: seconds if the top label needs them, else milliseconds.
+    private static func axisLabel(_ milliseconds: Double, max: Double) -> String {
+        max >= 1000 ? "\(ReportFormat.decimal(milliseconds / 1000)) s" : "\(Int64(milliseconds.rounded())) ms"
     }
 
     /// Rounds up to 1, 2, 2.5 or 5 × a power of ten, so the half-way label is round too.
