@@ -1,0 +1,214 @@
+import Builder
+import GRDB
+
+/// An earlier run in which the same spec and tool version built a different control image.
+public struct DriftEntry: Sendable, Equatable {
+    public var runID: Int64
+    public var startedAt: Double
+    public var host: String
+    public var specName: String
+    public var imageDigest: Digest
+
+    public init(runID: Int64, startedAt: Double, host: String, specName: String, imageDigest: Digest) {
+        self.runID = runID
+        self.startedAt = startedAt
+        self.host = host
+        self.specName = specName
+        self.imageDigest = imageDigest
+    }
+}
+
+/// A spec whose latest control build took much longer than it used to.
+public struct Slowdown: Sendable, Equatable {
+    public var specName: String
+    public var runID: Int64
+    public var wallMilliseconds: Int
+    /// Median wall time of the earlier runs compared against.
+    public var medianMilliseconds: Double
+    /// The earlier runs the median came from, oldest first.
+    public var comparedRunIDs: [Int64]
+
+    public init(specName: String, runID: Int64, wallMilliseconds: Int, medianMilliseconds: Double, comparedRunIDs: [Int64]) {
+        self.specName = specName
+        self.runID = runID
+        self.wallMilliseconds = wallMilliseconds
+        self.medianMilliseconds = medianMilliseconds
+        self.comparedRunIDs = comparedRunIDs
+    }
+
+    public var ratio: Double { medianMilliseconds > 0 ? Double(wallMilliseconds) / medianMilliseconds : 0 }
+}
+
+/// What one host built for a spec digest and tool version.
+public struct HostObservation: Sendable, Equatable {
+    public var host: String
+    public var imageDigest: Digest
+    public var runIDs: [Int64]
+
+    public init(host: String, imageDigest: Digest, runIDs: [Int64]) {
+        self.host = host
+        self.imageDigest = imageDigest
+        self.runIDs = runIDs
+    }
+}
+
+/// Hosts that built different control images from the same spec digest with the same tool version.
+public struct HostDisagreement: Sendable, Equatable {
+    public var specDigest: Digest
+    public var toolVersion: String
+    public var specNames: [String]
+    /// Sorted by host, then image digest.
+    public var observations: [HostObservation]
+
+    public init(specDigest: Digest, toolVersion: String, specNames: [String], observations: [HostObservation]) {
+        self.specDigest = specDigest
+        self.toolVersion = toolVersion
+        self.specNames = specNames
+        self.observations = observations
+    }
+}
+
+// All three questions compare *control* builds: the control is the unvaried build, so for
+// the same spec digest and tool version its image digest must never change. Experiment
+// digests legitimately differ for negative controls.
+extension ResultsDatabase {
+    /// Earlier runs (other than `excludingRun`, and not started after it) where the same spec
+    /// digest and tool version produced a control image other than `imageDigest`.
+    public func drift(
+        for specDigest: Digest, toolVersion: String, imageDigest: Digest, excludingRun: Int64
+    ) throws -> [DriftEntry] {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT b.run_id, r.started_at, r.host, b.spec_name, b.image_digest
+                    FROM builds b JOIN runs r ON r.id = b.run_id
+                    WHERE b.spec_digest = ? AND r.tool_version = ? AND b.role = 'control'
+                      AND b.image_digest IS NOT NULL AND b.image_digest != ?
+                      AND b.run_id != ?
+                      AND r.started_at <= COALESCE((SELECT started_at FROM runs WHERE id = ?), r.started_at)
+                    GROUP BY b.run_id, b.image_digest
+                    ORDER BY r.started_at, b.run_id, b.image_digest
+                    """,
+                arguments: [specDigest.description, toolVersion, imageDigest.description, excludingRun, excludingRun])
+            return try rows.map { row in
+                DriftEntry(
+                    runID: row["run_id"], startedAt: row["started_at"], host: row["host"], specName: row["spec_name"],
+                    imageDigest: try digest(row["image_digest"], "builds", "image_digest"))
+            }
+        }
+    }
+
+    /// Specs whose latest successful control build took more than `factor` × the median of
+    /// the previous `window` runs on the same host (another machine's speed says nothing).
+    /// Fewer than `minimumHistory` earlier runs is too noisy to judge.
+    public func slowdowns(factor: Double = 1.25, window: Int = 5, minimumHistory: Int = 3) throws -> [Slowdown] {
+        let rows = try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT b.spec_name, b.run_id, b.wall_ms, r.host
+                    FROM builds b JOIN runs r ON r.id = b.run_id
+                    WHERE b.role = 'control' AND b.exit_status = 0 AND b.image_digest IS NOT NULL
+                    ORDER BY b.spec_name, r.started_at, r.id, b.id
+                    """)
+        }
+        struct Point {
+            var runID: Int64
+            var wall: Int
+            var host: String
+        }
+        var perSpec: [(name: String, points: [Point])] = []
+        for row in rows {
+            let name: String = row["spec_name"]
+            let point = Point(runID: row["run_id"], wall: row["wall_ms"], host: row["host"])
+            if perSpec.last?.name == name {
+                // One point per run: a run that built the control twice counts once.
+                if perSpec[perSpec.count - 1].points.last?.runID != point.runID {
+                    perSpec[perSpec.count - 1].points.append(point)
+                }
+            } else {
+                perSpec.append((name, [point]))
+            }
+        }
+        var slowdowns: [Slowdown] = []
+        for spec in perSpec {
+            guard let latest = spec.points.last else { continue }
+            let previous = spec.points.dropLast().filter { $0.host == latest.host }.suffix(max(window, 0))
+            guard previous.count >= max(minimumHistory, 1) else { continue }
+            let median = Self.median(previous.map(\.wall))
+            if Double(latest.wall) > factor * median {
+                slowdowns.append(
+                    Slowdown(
+                        specName: spec.name, runID: latest.runID, wallMilliseconds: latest.wall,
+                        medianMilliseconds: median, comparedRunIDs: previous.map(\.runID)))
+            }
+        }
+        return slowdowns
+    }
+
+    /// Spec digests for which two hosts, with the same tool version, built different control images.
+    public func crossHostDisagreements() throws -> [HostDisagreement] {
+        let rows = try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT b.spec_digest, r.tool_version, b.spec_name, r.host, b.image_digest, b.run_id
+                    FROM builds b JOIN runs r ON r.id = b.run_id
+                    WHERE b.role = 'control' AND b.image_digest IS NOT NULL
+                    ORDER BY b.spec_digest, r.tool_version, r.host, b.image_digest, b.run_id
+                    """)
+        }
+        struct Key: Hashable, Comparable {
+            var specDigest: String
+            var toolVersion: String
+            static func < (a: Key, b: Key) -> Bool { (a.specDigest, a.toolVersion) < (b.specDigest, b.toolVersion) }
+        }
+        struct Sighting {
+            var key: Key
+            var specName: String
+            var host: String
+            var image: Digest
+            var runID: Int64
+        }
+        let sightings = try rows.map { row in
+            Sighting(
+                key: Key(specDigest: row["spec_digest"], toolVersion: row["tool_version"]), specName: row["spec_name"],
+                host: row["host"], image: try digest(row["image_digest"], "builds", "image_digest"),
+                runID: row["run_id"])
+        }
+        // Grouping keeps the SQL order (host, image, run) inside each group.
+        let groups = Dictionary(grouping: sightings, by: \.key)
+        var disagreements: [HostDisagreement] = []
+        for key in groups.keys.sorted() {
+            let group = groups[key] ?? []
+            var observations: [HostObservation] = []
+            for sighting in group {
+                if let last = observations.last, last.host == sighting.host, last.imageDigest == sighting.image {
+                    if last.runIDs.last != sighting.runID {
+                        observations[observations.count - 1].runIDs.append(sighting.runID)
+                    }
+                } else {
+                    observations.append(HostObservation(host: sighting.host, imageDigest: sighting.image, runIDs: [sighting.runID]))
+                }
+            }
+            let disagree = observations.contains { a in
+                observations.contains { b in a.host != b.host && a.imageDigest != b.imageDigest }
+            }
+            guard disagree else { continue }
+            disagreements.append(
+                HostDisagreement(
+                    specDigest: try digest(key.specDigest, "builds", "spec_digest"), toolVersion: key.toolVersion,
+                    specNames: Set(group.map(\.specName)).sorted(), observations: observations))
+        }
+        return disagreements
+    }
+
+    static func median(_ values: [Int]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        if sorted.count % 2 == 1 { return Double(sorted[middle]) }
+        return (Double(sorted[middle - 1]) + Double(sorted[middle])) / 2
+    }
+}

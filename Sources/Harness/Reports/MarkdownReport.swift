@@ -1,0 +1,205 @@
+import Foundation
+import Builder
+
+/// `summary.md`: the HTML report's content in GitHub-flavoured Markdown, for release notes
+/// and `$GITHUB_STEP_SUMMARY`.
+enum MarkdownReport {
+    static let differenceLimit = 20
+
+    static func render(_ data: ReportData) -> String {
+        var out = "# repro-check results\n\n"
+        out += "**\(data.latest.count) specs**: \(data.passedCount) passed, \(data.failedCount) failed, \(data.buildErrorCount) build errors · \(data.runs.count) runs"
+        if !data.unfinishedRuns.isEmpty { out += " (\(data.unfinishedRuns.count) unfinished)" }
+        out += "\n\n"
+        if let run = data.latestRun {
+            out += "Latest run #\(run.id) started \(ReportFormat.utc(run.info.startedAt)) on \(text(run.info.host)) with repro-check \(text(run.info.toolVersion))"
+            if let commit = run.info.gitCommit { out += " (commit \(code(commit)))" }
+            out += " — \(ReportData.statusText(run)).\n\n"
+        } else {
+            out += "The database holds no runs yet.\n\n"
+        }
+        out += attention(data)
+        out += status(data)
+        out += explanations(data)
+        out += history(data)
+        out += runs(data)
+        return out
+    }
+
+    private static func attention(_ data: ReportData) -> String {
+        var out = "## Needs attention\n\n"
+        guard data.hasAttention else { return out + "Nothing: every spec met its expectation, no drift, no slowdown, no host disagreement, no unfinished run.\n\n" }
+        for stored in data.latest where !stored.result.passed {
+            let what = stored.result.outcome == .buildError ? "failed to build" : "did not meet its expectation"
+            out += "- ❌ \(inlineCode(stored.result.specName)) \(what) in run #\(stored.run.id) (expected \(stored.result.expectation.rawValue), got \(stored.result.outcome.rawValue)).\n"
+        }
+        for history in data.histories {
+            for change in history.drifts {
+                let run = history.digests[change.index]
+                out += "- ❌ **Digest drift**: \(inlineCode(history.specName)) built \(inlineCode(ReportFormat.short(change.to))) in run #\(run.runID) after \(inlineCode(ReportFormat.short(change.from))) with the same spec digest and tool version \(text(run.toolVersion)).\n"
+            }
+        }
+        for disagreement in data.disagreements {
+            let hosts = disagreement.observations.map { "\(text($0.host)) → \(inlineCode(ReportFormat.short($0.imageDigest)))" }
+            out += "- ❌ **Hosts disagree** on \(disagreement.specNames.map(inlineCode).joined(separator: ", ")) (tool \(text(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).\n"
+        }
+        for slowdown in data.slowdowns {
+            out += "- ⚠️ **Slowdown**: \(inlineCode(slowdown.specName)) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).\n"
+        }
+        for run in data.unfinishedRuns {
+            let why = run.status == .interrupted ? "was interrupted" : "never recorded an end (still running, or killed)"
+            out += "- ⚠️ **Run #\(run.id)** on \(text(run.info.host)), started \(ReportFormat.utc(run.info.startedAt)), \(why); its results are incomplete.\n"
+        }
+        return out + "\n"
+    }
+
+    private static func status(_ data: ReportData) -> String {
+        var out = "## Latest status\n\n"
+        guard !data.latest.isEmpty else { return out + "No spec has been checked yet.\n\n" }
+        out += "| Spec | Expected | Outcome | Verdict | Run | Host | Control image | Experiment image |\n"
+        out += "|---|---|---|---|---|---|---|---|\n"
+        for stored in data.latest {
+            let result = stored.result
+            let verdict = ReportData.verdict(result)
+            let icon = verdict == "pass" ? "✅" : "❌"
+            let runCell = "#\(stored.run.id)" + (stored.run.status == .finished ? "" : " (\(stored.run.status.rawValue))")
+            out += "| \(code(result.specName)) | \(result.expectation.rawValue) | \(result.outcome.rawValue) | \(icon) \(verdict) | \(runCell) | \(text(stored.run.info.host)) | \(digest(stored.imageDigest(.control))) | \(digest(stored.imageDigest(.experiment))) |\n"
+        }
+        return out + "\n"
+    }
+
+    private static func explanations(_ data: ReportData) -> String {
+        let specs = data.needingExplanation
+        var out = "## Unreproducible and failing specs\n\n"
+        guard !specs.isEmpty else { return out + "Every spec reproduced in its latest run.\n\n" }
+        for stored in specs {
+            let result = stored.result
+            out += "### \(text(result.specName)) — \(ReportData.verdict(result))\n\n"
+            out += "\(text(result.specPath)) · expected \(result.expectation.rawValue), got \(result.outcome.rawValue) in run #\(stored.run.id) · spec \(code(ReportFormat.short(result.specDigest)))\n\n"
+            if !result.explanation.isEmpty { out += paragraph(result.explanation) + "\n\n" }
+            if !result.culprits.isEmpty { out += "Culprits: \(result.culprits.map(inlineCode).joined(separator: ", "))\n\n" }
+            for build in result.builds where !build.succeeded {
+                out += "- \(build.role.rawValue) build exited with status \(build.exitStatus)\(build.error.map { ": " + text($0) } ?? "")\n"
+            }
+            if result.builds.contains(where: { !$0.succeeded }) { out += "\n" }
+            if !result.differences.isEmpty {
+                out += "| Layer | Path | Field | Control | Experiment |\n|---|---|---|---|---|\n"
+                for difference in result.differences.prefix(differenceLimit) {
+                    out += "| \(text(difference.layer ?? "archive")) | \(code(difference.path ?? "")) | \(text(difference.field)) | \(code(difference.control ?? "(absent)")) | \(code(difference.experiment ?? "(absent)")) |\n"
+                }
+                if result.differences.count > differenceLimit {
+                    out += "\n… and \(result.differences.count - differenceLimit) more differences (see the JSON summary).\n"
+                }
+                out += "\n"
+            }
+        }
+        return out
+    }
+
+    private static func history(_ data: ReportData) -> String {
+        var out = "## History per spec\n\n"
+        guard !data.histories.isEmpty else { return out + "No history yet.\n\n" }
+        out += "| Spec | Runs | Distinct control images | Digest changes | Control wall time (oldest → newest) | Latest |\n"
+        out += "|---|---|---|---|---|---|\n"
+        for history in data.histories {
+            let distinct = Set(history.digests.compactMap(\.controlDigest)).count
+            let drifts = history.drifts.count
+            let hosts = history.changes.filter { $0.kind == .hostChanged }.count
+            let inputs = history.changes.count - drifts - hosts
+            var changes = history.changes.isEmpty ? "none" : "\(drifts) drift, \(hosts) other host, \(inputs) input changes"
+            if drifts > 0 { changes = "❌ " + changes }
+            let walls = history.controlTimes.map(\.wallMilliseconds)
+            var latest = walls.last.map { ReportFormat.duration($0) } ?? "—"
+            if let slowdown = history.slowdown { latest += " ⚠️ \(ReportFormat.decimal(slowdown.ratio))× median" }
+            out += "| \(code(history.specName)) | \(history.digests.count) | \(distinct) | \(changes) | \(sparkline(walls)) | \(latest) |\n"
+        }
+        out += "\n"
+        for history in data.histories where !history.changes.isEmpty {
+            out += "**\(text(history.specName))** control image changes:\n\n"
+            for change in history.changes {
+                let entry = history.digests[change.index]
+                out += "- run #\(entry.runID) (\(ReportFormat.utc(entry.startedAt)), \(text(entry.host))): \(inlineCode(ReportFormat.short(change.from))) → \(inlineCode(ReportFormat.short(change.to))) — \(change.kind.rawValue)\n"
+            }
+            out += "\n"
+        }
+        if !data.disagreements.isEmpty {
+            out += "## Cross-host disagreements\n\n| Spec | Spec digest | Tool | Host | Control image | Runs |\n|---|---|---|---|---|---|\n"
+            for disagreement in data.disagreements {
+                for observation in disagreement.observations {
+                    out += "| \(disagreement.specNames.map(code).joined(separator: ", ")) | \(code(ReportFormat.short(disagreement.specDigest))) | \(text(disagreement.toolVersion)) | \(text(observation.host)) | \(digest(observation.imageDigest)) | \(ReportData.runList(observation.runIDs)) |\n"
+                }
+            }
+            out += "\n"
+        }
+        return out
+    }
+
+    private static func runs(_ data: ReportData) -> String {
+        var out = "## Runs\n\n"
+        guard !data.runs.isEmpty else { return out + "No runs recorded.\n" }
+        out += "| # | Started (UTC) | Ended (UTC) | Host | Tool | Commit | Status | Outcome |\n|---|---|---|---|---|---|---|---|\n"
+        for run in data.runs.reversed() {
+            let status = run.status == .finished ? "finished" : "⚠️ \(ReportData.statusText(run))"
+            out += "| \(run.id) | \(ReportFormat.utc(run.info.startedAt)) | \(run.info.endedAt.map { ReportFormat.utc($0) } ?? "—") | \(text(run.info.host)) | \(text(run.info.toolVersion)) | \(run.info.gitCommit.map { code(String($0.prefix(12))) } ?? "—") | \(status) | \(text(run.info.outcome ?? "—")) |\n"
+        }
+        return out
+    }
+
+    // MARK: Escaping
+
+    /// Plain text safe in a paragraph or a table cell: Markdown punctuation and HTML are
+    /// backslash-escaped, newlines become spaces (a newline ends a table row).
+    static func text(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\n", "\r", "\r\n": out += " "
+            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "#", "~", "!", "&":
+                out += "\\\(character)"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// A code span for a table cell: `|` is escaped because GFM tables split on it even
+    /// inside code (the table parser removes the backslash again).
+    static func code(_ value: String) -> String {
+        inlineCode(value.replacingOccurrences(of: "|", with: "\\|"))
+    }
+
+    /// A code span outside tables, fenced with one more backtick than the longest run inside
+    /// (CommonMark's rule).
+    static func inlineCode(_ value: String) -> String {
+        guard !value.isEmpty else { return "" }
+        let body = value.replacingOccurrences(of: "\r\n", with: " ")
+            .replacingOccurrences(of: "\n", with: " ")
+        var longest = 0
+        var run = 0
+        for character in body {
+            run = character == "`" ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        let fence = String(repeating: "`", count: longest + 1)
+        let padded = longest > 0 ? " \(body) " : body
+        return fence + padded + fence
+    }
+
+    /// A multi-line paragraph kept as lines (hard breaks), each escaped.
+    static func paragraph(_ value: String) -> String {
+        value.split(separator: "\n", omittingEmptySubsequences: false).map { text(String($0)) }.joined(separator: "  \n")
+    }
+
+    private static func digest(_ digest: Digest?) -> String {
+        digest.map { code(ReportFormat.short($0)) } ?? "—"
+    }
+
+    /// A Unicode sparkline: the trend at a glance where Markdown cannot embed SVG.
+    static func sparkline(_ values: [Int]) -> String {
+        guard let low = values.min(), let high = values.max() else { return "—" }
+        let bars = Array("▁▂▃▄▅▆▇█")
+        return String(values.suffix(30).map { value in
+            high == low ? bars[3] : bars[(value - low) * (bars.count - 1) / (high - low)]
+        })
+    }
+}

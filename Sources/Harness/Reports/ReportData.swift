@@ -1,0 +1,109 @@
+import Builder
+
+/// A point in a spec's history where the control image digest changed.
+struct DigestChange: Equatable {
+    enum Kind: String {
+        /// Same spec digest and tool version, different image: a reproducibility regression.
+        case drift
+        /// Same inputs, but built on another host than the previous run: a cross-host
+        /// disagreement, reported as such rather than as drift.
+        case hostChanged = "other host"
+        /// The spec or the tool changed, so a new image is expected.
+        case inputChanged = "input changed"
+    }
+
+    /// Index into `SpecHistory.digests` of the first entry with the new digest.
+    var index: Int
+    var from: Digest
+    var to: Digest
+    var kind: Kind
+}
+
+/// Everything the reports show about one spec over time.
+struct SpecHistory {
+    var specName: String
+    var digests: [DigestHistoryEntry]
+    var controlTimes: [BuildTimeEntry]
+    var changes: [DigestChange]
+    var slowdown: Slowdown?
+
+    var drifts: [DigestChange] { changes.filter { $0.kind == .drift } }
+}
+
+/// All report content, read from the database once and sorted explicitly, so the renderers
+/// are pure functions of this value.
+struct ReportData {
+    var runs: [StoredRun]
+    var latest: [StoredSpecResult]
+    var histories: [SpecHistory]
+    var slowdowns: [Slowdown]
+    var disagreements: [HostDisagreement]
+
+    static func load(from database: ResultsDatabase) throws -> ReportData {
+        let slowdowns = try database.slowdowns().sorted { $0.specName < $1.specName }
+        let histories = try database.specNames().sorted().map { name in
+            let digests = try database.digestHistory(specName: name)
+            return SpecHistory(
+                specName: name, digests: digests,
+                controlTimes: try database.buildTimes(specName: name, role: .control).filter(\.succeeded),
+                changes: changes(in: digests), slowdown: slowdowns.first { $0.specName == name })
+        }
+        return ReportData(
+            runs: try database.runs(),
+            latest: try database.latestResults().sorted { $0.result.specName < $1.result.specName },
+            histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements())
+    }
+
+    /// Control-digest changes between consecutive runs that both produced an image.
+    static func changes(in history: [DigestHistoryEntry]) -> [DigestChange] {
+        var changes: [DigestChange] = []
+        var previous: (entry: DigestHistoryEntry, digest: Digest)?
+        for (index, entry) in history.enumerated() {
+            guard let digest = entry.controlDigest else { continue }
+            if let previous, previous.digest != digest {
+                let sameInputs = previous.entry.specDigest == entry.specDigest
+                    && previous.entry.toolVersion == entry.toolVersion
+                let kind: DigestChange.Kind =
+                    !sameInputs ? .inputChanged : previous.entry.host == entry.host ? .drift : .hostChanged
+                changes.append(DigestChange(index: index, from: previous.digest, to: digest, kind: kind))
+            }
+            previous = (entry, digest)
+        }
+        return changes
+    }
+
+    var unfinishedRuns: [StoredRun] { runs.filter { $0.status != .finished } }
+    var latestRun: StoredRun? { runs.last }
+
+    /// Latest results that did not meet their expectation or did not reproduce, worth explaining.
+    var needingExplanation: [StoredSpecResult] {
+        latest.filter { !$0.result.passed || $0.result.outcome != .reproducible }
+    }
+
+    var passedCount: Int { latest.filter(\.result.passed).count }
+    var failedCount: Int { latest.filter { !$0.result.passed && $0.result.outcome != .buildError }.count }
+    var buildErrorCount: Int { latest.filter { $0.result.outcome == .buildError }.count }
+
+    var hasAttention: Bool {
+        !slowdowns.isEmpty || !disagreements.isEmpty || !unfinishedRuns.isEmpty
+            || histories.contains { !$0.drifts.isEmpty } || failedCount + buildErrorCount > 0
+    }
+
+    static func verdict(_ result: SpecResult) -> String {
+        if result.outcome == .buildError { return "error" }
+        return result.passed ? "pass" : "fail"
+    }
+
+    static func statusText(_ run: StoredRun) -> String {
+        switch run.status {
+        case .finished: return "finished"
+        case .interrupted: return "interrupted"
+        case .incomplete: return "incomplete (no end recorded)"
+        }
+    }
+
+    /// The runs the slowdown compares against, as `#3, #4, #5`.
+    static func runList(_ ids: [Int64]) -> String {
+        ids.map { "#\($0)" }.joined(separator: ", ")
+    }
+}
