@@ -53,14 +53,10 @@ public struct StoreLayer: Layer {
         )
     }
 
-    /// Pre-order walk with children sorted bytewise, which is exactly the component-wise sort
-    /// of all paths that the reference performs, without holding the whole list.
     private func writeTree<T: ByteSink>(host: [UInt8], image: [UInt8], into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
-        let status = try FileSystem.lstatus(host)
-        try writeEntry(host: host, image: image, status: status, into: &tar, buffer: buffer)
-        guard status.isDirectory else { return }
-        for name in try FileSystem.sortedEntries(host) {
-            try writeTree(host: host + [0x2F] + name, image: image + [0x2F] + name, into: &tar, buffer: buffer)
+        try StoreWalk.forEach(root: host) { entry in
+            let name = entry.relative.isEmpty ? image : image + [0x2F] + entry.relative
+            try writeEntry(host: entry.host, image: name, status: entry.status, into: &tar, buffer: buffer)
         }
     }
 

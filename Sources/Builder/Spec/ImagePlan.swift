@@ -2,20 +2,20 @@
 /// host owner, directory order) is read after this value exists, except the file contents and
 /// modes it points at.
 public struct ImagePlan: Sendable {
-    public var baseImagePath: String?
+    public var baseImage: BaseImage?
     public var storeLayers: [StoreLayer]
     public var customisation: any Layer
     public var created: PythonDateTime
     public var mtime: Int
     public var architecture: String
     public var config: JSONObject
-    public var repoTag: String
+    public var repoTag: RepoTag
 
     public init(
-        baseImagePath: String?, storeLayers: [StoreLayer], customisation: any Layer, created: PythonDateTime,
-        mtime: Int, architecture: String, config: JSONObject, repoTag: String
+        baseImage: BaseImage?, storeLayers: [StoreLayer], customisation: any Layer, created: PythonDateTime,
+        mtime: Int, architecture: String, config: JSONObject, repoTag: RepoTag
     ) {
-        self.baseImagePath = baseImagePath
+        self.baseImage = baseImage
         self.storeLayers = storeLayers
         self.customisation = customisation
         self.created = created
@@ -23,6 +23,24 @@ public struct ImagePlan: Sendable {
         self.architecture = architecture
         self.config = config
         self.repoTag = repoTag
+    }
+}
+
+/// The image's `RepoTags` entry: given, or derived from everything that decides the image.
+public enum RepoTag: Sendable, Equatable {
+    case fixed(String)
+    /// `name:<32 hex>` from the sha256 of `seed` and every layer's diffID: any change of input
+    /// changes the tag, and identical inputs give the same tag.
+    case derived(name: String, seed: [UInt8])
+
+    public func resolve(diffIDs: [Digest]) -> String {
+        switch self {
+        case let .fixed(tag): return tag
+        case let .derived(name, seed):
+            var bytes = seed
+            for diffID in diffIDs { bytes += Array(diffID.description.utf8) }
+            return "\(name):\(Digest.of(bytes).hex.prefix(32))"
+        }
     }
 }
 

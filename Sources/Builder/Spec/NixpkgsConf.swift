@@ -62,10 +62,10 @@ public struct NixpkgsConf: Sendable {
             ))
         }
         return ImagePlan(
-            baseImagePath: fromImage, storeLayers: layers,
+            baseImage: try fromImage.map { try BaseImage(path: $0) }, storeLayers: layers,
             customisation: try CustomisationFileLayer(directory: customisationLayer, historyLabel: customisationHistoryLabel),
             created: created, mtime: mtime, architecture: architecture, config: config,
-            repoTag: repoTagOverride ?? repoTag
+            repoTag: .fixed(repoTagOverride ?? repoTag)
         )
     }
 
@@ -145,6 +145,7 @@ public enum SpecError: Error, CustomStringConvertible {
     case badTime(file: String, key: String, value: String)
     case unknownKey(file: String, key: String, suggestion: String?)
     case invalid(file: String, key: String, reason: String)
+    case unreadable(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -156,6 +157,7 @@ public enum SpecError: Error, CustomStringConvertible {
         case let .unknownKey(file, key, suggestion):
             "\(file): unknown key \"\(key)\"" + (suggestion.map { " (did you mean \"\($0)\"?)" } ?? "")
         case let .invalid(file, key, reason): "\(file): key \"\(key)\" \(reason)"
+        case let .unreadable(file, reason): "cannot read \(file): \(reason)"
         }
     }
 }

@@ -38,7 +38,7 @@ public struct ImageArchiveWriter: Sendable {
     }
 
     public func write<S: ByteSink>(to sink: S) throws -> (ImageArchiveResult, S) {
-        let base = try plan.baseImagePath.map { try BaseImage(path: $0) }
+        let base = plan.baseImage
         let baseLayers = base?.layers ?? []
         let layers: [any Layer] = baseLayers + plan.storeLayers + [plan.customisation]
         let measured = try measureAll(layers)
@@ -53,7 +53,7 @@ public struct ImageArchiveWriter: Sendable {
 
         let configBytes = try ImageConfig.render(plan: plan, base: base, diffIDs: diffIDs, historyPaths: layers.map(\.historyPaths))
         let configDigest = Digest.of(configBytes)
-        let manifestBytes = ImageConfig.manifest(configName: "\(configDigest.hex).json", repoTag: plan.repoTag, layers: members)
+        let manifestBytes = ImageConfig.manifest(configName: "\(configDigest.hex).json", repoTag: plan.repoTag.resolve(diffIDs: diffIDs), layers: members)
 
         var tar = TarWriter(sink: sink)
         for (index, layer) in layers.enumerated() {

@@ -1,0 +1,272 @@
+import Foundation
+
+/// The references between store paths of a closure, as Nix reports them.
+///
+/// Paths are kept sorted (by UTF-8 bytes, which is Python's code-point order) and
+/// references are stored deduplicated and without self-references: Nix lists a path
+/// among its own references, and every nixpkgs layering script drops those.
+public struct ReferenceGraph: Equatable, Sendable {
+    public struct Node: Equatable, Sendable {
+        public let path: String
+        /// Referenced paths, sorted, without the path itself.
+        public let references: [String]
+        public let narSize: UInt64?
+
+        public init(path: String, references: [String], narSize: UInt64? = nil) {
+            self.path = path
+            self.references = references
+            self.narSize = narSize
+        }
+    }
+
+    /// All paths, sorted.
+    public let paths: [String]
+    let indexOf: [String: Int]
+    /// Successor indices per node, sorted, deduplicated, self-references removed.
+    let successors: [[Int]]
+    let narSizes: [UInt64?]
+
+    /// Builds a graph from nodes, checking that every reference has a node and that
+    /// no two distinct paths reach each other.
+    public init(nodes: [Node]) throws(LayeringError) {
+        var byPath: [String: Node] = [:]
+        for node in nodes {
+            guard byPath[node.path] == nil else { throw .duplicatePath(node.path) }
+            byPath[node.path] = node
+        }
+        let paths = byPath.keys.sorted(by: ReferenceGraph.precedes)
+        var indexOf: [String: Int] = [:]
+        for (index, path) in paths.enumerated() { indexOf[path] = index }
+        var successors: [[Int]] = []
+        var narSizes: [UInt64?] = []
+        successors.reserveCapacity(paths.count)
+        for path in paths {
+            guard let node = byPath[path] else { continue }
+            var targets = Set<Int>()
+            // Sorted so an unknown-reference error names the same target every time.
+            for reference in node.references.sorted(by: ReferenceGraph.precedes) where reference != path {
+                guard let target = indexOf[reference] else {
+                    throw .unknownReference(from: path, to: reference)
+                }
+                targets.insert(target)
+            }
+            successors.append(targets.sorted())
+            narSizes.append(node.narSize)
+        }
+        self.paths = paths
+        self.indexOf = indexOf
+        self.successors = successors
+        self.narSizes = narSizes
+        if let (first, second) = GraphAlgorithms.findCycle(successors: successors) {
+            throw .cycle(paths[first], paths[second])
+        }
+    }
+
+    /// Reads either JSON shape: an exportReferencesGraph array of
+    /// `{path, references, narSize?, closureSize?}` or a `nix path-info --json`
+    /// object keyed by path.
+    public init(json data: Data) throws(LayeringError) {
+        try self.init(json: LayeringJSON.decode(data))
+    }
+
+    public init(json: LayeringJSON) throws(LayeringError) {
+        switch json {
+        case let .array(entries):
+            try self.init(nodes: entries.enumerated().map { index, entry throws(LayeringError) in
+                try ReferenceGraph.exportedNode(entry, index: index)
+            })
+        case let .object(entries):
+            // The key order of a JSON object carries no meaning, so read keys sorted.
+            try self.init(nodes: entries.keys.sorted(by: ReferenceGraph.precedes).map { path throws(LayeringError) in
+                try ReferenceGraph.pathInfoNode(path: path, entries[path] ?? .null)
+            })
+        default:
+            throw .malformedGraph(reason: "the top level is \(json.kindName), not an array or an object")
+        }
+    }
+
+    public var count: Int { paths.count }
+
+    /// Paths no other path references, sorted: closure-graph.py's `find_roots`.
+    public var roots: [String] {
+        let predecessors = GraphAlgorithms.predecessors(of: successors)
+        return paths.indices.filter { predecessors[$0].isEmpty }.map { paths[$0] }
+    }
+
+    public func contains(_ path: String) -> Bool { indexOf[path] != nil }
+
+    public func node(_ path: String) -> Node? {
+        guard let index = indexOf[path] else { return nil }
+        return node(at: index)
+    }
+
+    /// Every node, in path order.
+    public var nodes: [Node] { paths.indices.map(node(at:)) }
+
+    func node(at index: Int) -> Node {
+        Node(path: paths[index], references: successors[index].map { paths[$0] }, narSize: narSizes[index])
+    }
+
+    /// The roots and everything they reach, sorted.
+    public func closure(of roots: [String]) throws(LayeringError) -> [String] {
+        try closureIndices(of: roots).map { paths[$0] }
+    }
+
+    func closureIndices(of roots: [String]) throws(LayeringError) -> [Int] {
+        var start: [Int] = []
+        for root in roots {
+            guard let index = indexOf[root] else { throw .unknownRoot(root) }
+            start.append(index)
+        }
+        let reached = GraphAlgorithms.reachable(from: start, successors: successors)
+        return paths.indices.filter { reached[$0] }
+    }
+
+    /// The subgraph on `kept` paths, with references to dropped paths removed — what
+    /// flatten_references_graph does with `exclude_paths`.
+    public func restricted(to kept: [String]) throws(LayeringError) -> ReferenceGraph {
+        let keep = Set(kept)
+        return try ReferenceGraph(nodes: nodes.compactMap { node in
+            guard keep.contains(node.path) else { return nil }
+            return Node(path: node.path, references: node.references.filter(keep.contains), narSize: node.narSize)
+        })
+    }
+
+    /// Python's string order (code points), which equals UTF-8 byte order.
+    static func precedes(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
+
+    private static func exportedNode(_ entry: LayeringJSON, index: Int) throws(LayeringError) -> Node {
+        guard case let .object(fields) = entry else {
+            throw .malformedEntry(entry: "#\(index)", reason: "it is \(entry.kindName), not an object")
+        }
+        guard case let .string(path) = fields["path"] ?? .null else {
+            throw .malformedEntry(entry: "#\(index)", reason: "it has no string \"path\"")
+        }
+        return try node(path: path, fields: fields)
+    }
+
+    private static func pathInfoNode(path: String, _ entry: LayeringJSON) throws(LayeringError) -> Node {
+        guard case let .object(fields) = entry else {
+            throw .malformedEntry(entry: path, reason: "it is \(entry.kindName), not an object")
+        }
+        return try node(path: path, fields: fields)
+    }
+
+    private static func node(path: String, fields: [String: LayeringJSON]) throws(LayeringError) -> Node {
+        guard case let .array(rawReferences) = fields["references"] ?? .null else {
+            throw .malformedEntry(entry: path, reason: "it has no \"references\" array")
+        }
+        var references: [String] = []
+        for raw in rawReferences {
+            guard case let .string(reference) = raw else {
+                throw .malformedEntry(entry: path, reason: "a reference is \(raw.kindName), not a string")
+            }
+            references.append(resolve(reference, relativeTo: path))
+        }
+        var narSize: UInt64?
+        if let raw = fields["narSize"], raw != .null {
+            guard let size = raw.sizeValue else {
+                throw .malformedEntry(entry: path, reason: "\"narSize\" is not a non-negative integer")
+            }
+            narSize = size
+        }
+        return Node(path: path, references: references, narSize: narSize)
+    }
+
+    /// Newer `nix path-info --json` formats give references as base names; resolve
+    /// them against the store directory of the entry's own path.
+    private static func resolve(_ reference: String, relativeTo path: String) -> String {
+        guard !reference.hasPrefix("/"), path.hasPrefix("/"),
+              let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
+        else { return reference }
+        return String(path[..<slash]) + "/" + reference
+    }
+}
+
+/// Index-based graph routines shared by the reference graph and the pipeline's graphs.
+enum GraphAlgorithms {
+    /// Marks every node reachable from `start`, the start nodes included.
+    static func reachable(from start: [Int], successors: [[Int]]) -> [Bool] {
+        var seen = [Bool](repeating: false, count: successors.count)
+        var stack: [Int] = []
+        for node in start where !seen[node] {
+            seen[node] = true
+            stack.append(node)
+        }
+        while let node = stack.popLast() {
+            for next in successors[node] where !seen[next] {
+                seen[next] = true
+                stack.append(next)
+            }
+        }
+        return seen
+    }
+
+    /// Predecessor lists, deduplicated, in ascending index order.
+    static func predecessors(of successors: [[Int]]) -> [[Int]] {
+        var result = [[Int]](repeating: [], count: successors.count)
+        for (node, targets) in successors.enumerated() {
+            for target in Set(targets).sorted() where target != node {
+                result[target].append(node)
+            }
+        }
+        return result
+    }
+
+    /// Kahn's order (every node before all the nodes it references), or nil on a cycle.
+    /// Ready nodes are taken smallest index first so the order is reproducible.
+    static func topologicalOrder(successors: [[Int]]) -> [Int]? {
+        let unique = successors.enumerated().map { node, targets in Set(targets).subtracting([node]).sorted() }
+        var indegree = [Int](repeating: 0, count: unique.count)
+        for targets in unique { for target in targets { indegree[target] += 1 } }
+        var ready = unique.indices.filter { indegree[$0] == 0 }.reversed() as [Int]
+        var order: [Int] = []
+        order.reserveCapacity(unique.count)
+        while let node = ready.popLast() {
+            order.append(node)
+            for target in unique[node] {
+                indegree[target] -= 1
+                if indegree[target] == 0 { ready.append(target) }
+            }
+        }
+        return order.count == unique.count ? order : nil
+    }
+
+    /// Two distinct nodes on a cycle, or nil when the graph is acyclic.
+    static func findCycle(successors: [[Int]]) -> (Int, Int)? {
+        guard topologicalOrder(successors: successors) == nil else { return nil }
+        // Nodes left after peeling off everything without a remaining predecessor
+        // or successor all lie on, or lead into, a cycle.
+        var remaining = Set(successors.indices)
+        var changed = true
+        while changed {
+            changed = false
+            let predecessors = predecessors(of: successors)
+            for node in remaining.sorted() {
+                let hasOut = successors[node].contains { $0 != node && remaining.contains($0) }
+                let hasIn = predecessors[node].contains { remaining.contains($0) }
+                if !hasOut || !hasIn {
+                    remaining.remove(node)
+                    changed = true
+                }
+            }
+        }
+        guard let start = remaining.min() else { return nil }
+        // Walk forward inside the remaining set until a node repeats; the repeat closes a cycle.
+        var position: [Int: Int] = [:]
+        var walk: [Int] = []
+        var node = start
+        while position[node] == nil {
+            position[node] = walk.count
+            walk.append(node)
+            guard let next = successors[node].first(where: { $0 != node && remaining.contains($0) }) else { return nil }
+            node = next
+        }
+        let cycleStart = position[node] ?? 0
+        let cycle = walk[cycleStart...]
+        guard let first = cycle.min(), let second = cycle.filter({ $0 != first }).min() else { return nil }
+        return (first, second)
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+
+/// A spec resolved into a plan: what `build` streams and what `plan` prints.
+public struct ResolvedImage: Sendable {
+    public var plan: ImagePlan
+    /// The store layers as lists of image paths, bottom first.
+    public var storeLayers: [[String]]
+    /// Things worth telling the user that do not stop the build (content clashes).
+    public var warnings: [String]
+}
+
+/// Does everything streamLayeredImage does before streaming: closure, layering, the
+/// customisation layer (symlink join, commands), owners and times.
+public struct SpecResolver: Sendable {
+    public var spec: ImageSpec
+    /// Variables let through the commands' clean environment (libfaketime's, for the harness).
+    public var passThrough: [String: String]
+
+    public init(spec: ImageSpec, passThrough: [String: String] = [:]) {
+        self.spec = spec
+        self.passThrough = passThrough
+    }
+
+    /// The variables a build lets through to its commands from its own environment, so a
+    /// harness variation (a faked clock) reaches them as it reaches the builder.
+    public static func passThrough(from environment: [String: String]) -> [String: String] {
+        environment.filter { key, _ in key == "LD_PRELOAD" || key == "FAKETIME" || key.hasPrefix("FAKETIME_") || key == "DONT_FAKE_MONOTONIC" }
+    }
+
+    /// Resolves the spec; the customisation layer is packed into `workDirectory`, which must
+    /// outlive the plan (the layer streams from there).
+    public func resolve(workDirectory: String) async throws -> ResolvedImage {
+        let index = try StoreIndex(hostRoot: spec.store, storeDir: spec.storeDir)
+        let contents = try spec.contents.map { reference in
+            guard let path = index.resolve(reference) else {
+                throw StoreError.missingPath(spec: spec.file, key: "contents", path: reference)
+            }
+            return path
+        }
+        let now = PythonDateTime.now()
+        let created = try NixpkgsConf.time(spec.created, key: "created", file: spec.file, now: now)
+        let mtime = try NixpkgsConf.time(spec.mtime, key: "mtime", file: spec.file, now: now).epochSeconds
+        let base = try spec.fromImage.map { try BaseImage(path: $0) }
+        let budget: Int
+        do {
+            budget = try LayerBudget.storeLayers(maxLayers: spec.maxLayers, baseImageLayers: base?.layers.count ?? 0)
+        } catch {
+            throw SpecError.invalid(
+                file: spec.file, key: "maxLayers",
+                reason: "is \(spec.maxLayers), too small for \(base?.layers.count ?? 0) base layers, a store layer and the customisation layer"
+            )
+        }
+
+        // The customisation layer: contents joined at the root, then the commands.
+        let binding = StoreBinding(imageDirectory: spec.storeDir, hostDirectory: spec.store)
+        let root = workDirectory + "/root"
+        let warnings = try SymlinkJoin(contents: contents.map(index.mapping), store: binding).stage(into: root)
+        let runner = CommandRunner(root: root, workDirectory: workDirectory, mtime: mtime, store: binding, passThrough: passThrough)
+        let ownership = try await runner.run(CustomisationCommands(
+            extraCommands: spec.extraCommands, fakeRootCommands: spec.fakeRootCommands, enableFakechroot: spec.enableFakechroot
+        ))
+        let customisation = try GeneratedCustomisationLayer(
+            root: root, workDirectory: workDirectory, storeDirectory: spec.storeDir, mtime: mtime, ownership: ownership
+        )
+
+        // Closure roots: contents, paths named in the config, paths the commands' files name.
+        var roots = Set(contents)
+        roots.formUnion(index.references(inJSON: .object(spec.config)))
+        roots.formUnion(try customisation.references(among: index.imagePaths))
+        let sortedRoots = roots.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+
+        var layers: [[String]] = []
+        if spec.includeStorePaths && !sortedRoots.isEmpty {
+            let graph = try ClosureGraph.build(spec: spec, index: index, roots: sortedRoots, needsSizes: spec.layering == .auto)
+            let strategy: LayeringStrategy
+            switch spec.layering {
+            case .popularity: strategy = .popularity
+            case .auto: strategy = .auto
+            case let .pipeline(value): strategy = .pipeline(try LayeringPipeline(json: Data(PythonJSON.dumps(value))))
+            }
+            layers = try planLayers(graph: graph, roots: sortedRoots, strategy: strategy, budget: budget)
+        }
+
+        let stamp = EntryStamp(uid: spec.uid, gid: spec.gid, uname: spec.uname, gname: spec.gname, mtime: mtime)
+        let leading = Self.ancestors(of: spec.storeDir)
+        let storeLayers = layers.map { paths in
+            StoreLayer(paths: paths.map(index.mapping), leadingDirectories: leading, stamp: stamp, historyPaths: paths)
+        }
+        let repoName = spec.name.lowercased()
+        let repoTag: RepoTag = spec.tag.map { .fixed("\(repoName):\($0)") }
+            ?? .derived(name: repoName, seed: resolvedDescription(contents: contents, layers: layers, created: created, mtime: mtime))
+        let plan = ImagePlan(
+            baseImage: base, storeLayers: storeLayers, customisation: customisation, created: created, mtime: mtime,
+            architecture: spec.architecture, config: spec.config, repoTag: repoTag
+        )
+        return ResolvedImage(plan: plan, storeLayers: layers, warnings: warnings.map(\.description))
+    }
+
+    /// `/nix/store` → `/nix`, `/nix/store`: the directories that open each store layer.
+    static func ancestors(of storeDir: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        for part in storeDir.split(separator: "/") {
+            current += "/" + part
+            result.append(current)
+        }
+        return result
+    }
+
+    /// Everything resolved that decides the image, as bytes: with the layers' digests it seeds
+    /// a derived tag, so any change of input changes the tag.
+    private func resolvedDescription(contents: [String], layers: [[String]], created: PythonDateTime, mtime: Int) -> [UInt8] {
+        let layering: JSONValue
+        switch spec.layering {
+        case .popularity: layering = "popularity"
+        case .auto: layering = "auto"
+        case let .pipeline(value): layering = value
+        }
+        let description = JSONObject([
+            ("name", .string(spec.name)), ("storeDir", .string(spec.storeDir)),
+            ("contents", .array(contents.map(JSONValue.string))), ("config", .object(spec.config)),
+            ("architecture", .string(spec.architecture)), ("created", .string(created.isoformat())),
+            ("mtime", .integer(String(mtime))), ("maxLayers", .integer(String(spec.maxLayers))), ("layering", layering),
+            ("extraCommands", .string(spec.extraCommands)), ("fakeRootCommands", .string(spec.fakeRootCommands)),
+            ("enableFakechroot", .bool(spec.enableFakechroot)), ("includeStorePaths", .bool(spec.includeStorePaths)),
+            ("uid", .integer(String(spec.uid))), ("gid", .integer(String(spec.gid))),
+            ("uname", .string(spec.uname)), ("gname", .string(spec.gname)),
+            ("layers", .array(layers.map { .array($0.map(JSONValue.string)) })),
+        ])
+        return PythonJSON.dumps(.object(description))
+    }
+
+    /// A private work directory for one build, removed by `removeWorkDirectory`.
+    public static func makeWorkDirectory() throws -> String {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(base)/repro-check-build-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw IOError.open(base, errno: errno)
+        }
+        return String(cString: made)
+    }
+
+    /// Removes a work directory even where commands left read-only folders.
+    public static func removeWorkDirectory(_ path: String) {
+        let fm = FileManager.default
+        if let walker = fm.enumerator(atPath: path) {
+            for case let child as String in walker { chmod(path + "/" + child, 0o755) }
+        }
+        try? fm.removeItem(atPath: path)
+    }
+}
+
+/// The reference graph of a closure: read from the spec's graph file, or discovered as Nix
+/// does, by scanning each path's files for the hash parts of the other store paths.
+enum ClosureGraph {
+    static func build(spec: ImageSpec, index: StoreIndex, roots: [String], needsSizes: Bool) throws -> ReferenceGraph {
+        if let graphFile = spec.graph {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: graphFile)) } catch {
+                throw SpecError.unreadable(file: graphFile, reason: (error as NSError).localizedDescription)
+            }
+            let graph = try ReferenceGraph(json: data)
+            for path in graph.paths where !index.contains(path) {
+                throw StoreError.graphPathMissing(graph: graphFile, path: path)
+            }
+            for root in roots where !graph.contains(root) {
+                throw StoreError.graphPathMissing(graph: graphFile, path: root)
+            }
+            guard needsSizes, graph.nodes.contains(where: { $0.narSize == nil }) else { return graph }
+            return try ReferenceGraph(nodes: try graph.nodes.map { node in
+                ReferenceGraph.Node(path: node.path, references: node.references, narSize: try node.narSize ?? StoreWalk.size(of: index.hostPath(node.path)))
+            })
+        }
+        let scanner = try ReferenceScanner(candidates: index.imagePaths)
+        var nodes: [ReferenceGraph.Node] = []
+        var seen = Set(roots)
+        var queue = roots
+        while let path = queue.popLast() {
+            let host = index.hostPath(path)
+            let references = try scanner.scan(hostPath: host).filter { $0 != path }
+            nodes.append(ReferenceGraph.Node(path: path, references: references, narSize: try StoreWalk.size(of: host)))
+            for reference in references where !seen.contains(reference) {
+                seen.insert(reference)
+                queue.append(reference)
+            }
+        }
+        return try ReferenceGraph(nodes: nodes)
+    }
+}

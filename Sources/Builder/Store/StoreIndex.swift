@@ -1,0 +1,112 @@
+/// The store paths of a host folder: each direct child `<hash>-<name>` is a store path that
+/// lives at `<storeDir>/<hash>-<name>` in the image.
+public struct StoreIndex: Sendable {
+    public let hostRoot: String
+    public let storeDir: String
+    /// Image paths, sorted bytewise.
+    public let imagePaths: [String]
+
+    static let hashAlphabet = Set("0123456789abcdfghijklmnpqrsvwxyz".utf8)
+
+    public init(hostRoot: String, storeDir: String) throws {
+        self.hostRoot = hostRoot
+        self.storeDir = storeDir
+        let status: FileSystem.Status
+        do { status = try FileSystem.status(Array(hostRoot.utf8), follow: true) } catch {
+            throw StoreError.missingStore(hostRoot)
+        }
+        guard status.isDirectory else { throw StoreError.missingStore(hostRoot) }
+        var paths: [String] = []
+        for name in try FileSystem.sortedEntries(Array(hostRoot.utf8)) {
+            let text = String(decoding: name, as: UTF8.self)
+            guard Self.isStorePathName(text) else { throw StoreError.badName(hostRoot + "/" + text) }
+            paths.append(storeDir + "/" + text)
+        }
+        imagePaths = paths
+    }
+
+    /// `<32 nix-base32 characters>-<name>`.
+    public static func isStorePathName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        return bytes.count > 33 && bytes[32] == UInt8(ascii: "-") && bytes[0..<32].allSatisfy { hashAlphabet.contains($0) }
+    }
+
+    public func contains(_ imagePath: String) -> Bool {
+        imagePaths.binarySearch(imagePath)
+    }
+
+    public func hostPath(_ imagePath: String) -> String {
+        hostRoot + "/" + imagePath.dropFirst(storeDir.count + 1)
+    }
+
+    public func mapping(_ imagePath: String) -> StorePathMapping {
+        StorePathMapping(hostPath: hostPath(imagePath), imagePath: imagePath)
+    }
+
+    /// A spec may name a store path by its image path or by its bare `<hash>-<name>`.
+    public func resolve(_ reference: String) -> String? {
+        let candidate = reference.hasPrefix(storeDir + "/") ? reference : storeDir + "/" + reference
+        let trimmed = candidate.split(separator: "/", omittingEmptySubsequences: true)
+        let storeDepth = storeDir.split(separator: "/").count
+        guard trimmed.count > storeDepth else { return nil }
+        let path = storeDir + "/" + trimmed[storeDepth]
+        return contains(path) ? path : nil
+    }
+
+    /// Store paths named anywhere in a string (`/nix/store/<hash>-…`), as Nix finds the
+    /// references of a derivation's attributes; only paths of this store count.
+    public func references(inText text: String) -> [String] {
+        var found: [String] = []
+        let prefix = storeDir + "/"
+        var rest = Substring(text)
+        while let range = rest.range(of: prefix) {
+            let after = rest[range.upperBound...]
+            let name = after.prefix { $0 != "/" && $0 != "\"" && $0 != " " && $0 != ":" && $0 != "'" && $0 != "\n" }
+            if let path = resolve(String(name)) { found.append(path) }
+            rest = after
+        }
+        return found
+    }
+
+    public func references(inJSON value: JSONValue) -> [String] {
+        switch value {
+        case let .string(text): return references(inText: text)
+        case let .array(items): return items.flatMap(references(inJSON:))
+        case let .object(object): return object.entries.flatMap { references(inText: $0.key) + references(inJSON: $0.value) }
+        default: return []
+        }
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case missingStore(String)
+    case badName(String)
+    case missingPath(spec: String, key: String, path: String)
+    case graphPathMissing(graph: String, path: String)
+    case symlinkOutside(path: String, target: String)
+
+    public var description: String {
+        switch self {
+        case let .missingStore(path): "store folder \(path) does not exist or is not a directory"
+        case let .badName(path): "\(path) is not a store path: names must be a 32-character nix-base32 hash, a dash and a name"
+        case let .missingPath(spec, key, path): "\(spec): \(key) names \(path), which is not in the store"
+        case let .graphPathMissing(graph, path): "\(graph): graph path \(path) is not in the store"
+        case let .symlinkOutside(path, target): "store path \(path) is a symlink to \(target), outside the store"
+        }
+    }
+}
+
+extension Array where Element == String {
+    /// Membership in a bytewise-sorted array.
+    func binarySearch(_ value: String) -> Bool {
+        var low = 0, high = count
+        let key = [UInt8](value.utf8)
+        while low < high {
+            let mid = (low + high) / 2
+            let probe = [UInt8](self[mid].utf8)
+            if probe == key { return true }
+            if probe.lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
+        }
+        return false
+    }
+}

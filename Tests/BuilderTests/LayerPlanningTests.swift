@@ -1,0 +1,66 @@
+import Testing
+@testable import Builder
+
+@Suite("LayerPlanning")
+struct LayerPlanningTests {
+    // The image's customisation layer references two contents; nixpkgs passes it
+    // as a closure root and excludes it from the layers.
+    let graph: ReferenceGraph = {
+        let nodes: [ReferenceGraph.Node] = [
+            .init(path: "/nix/store/cc-customisation", references: ["/nix/store/hh-hello", "/nix/store/bb-bash"], narSize: 1),
+            .init(path: "/nix/store/hh-hello", references: ["/nix/store/gg-glibc"], narSize: 50),
+            .init(path: "/nix/store/bb-bash", references: ["/nix/store/gg-glibc"], narSize: 70),
+            .init(path: "/nix/store/gg-glibc", references: [], narSize: 300),
+            .init(path: "/nix/store/uu-unrelated", references: [], narSize: 5),
+        ]
+        return (try? ReferenceGraph(nodes: nodes)) ?? ReferenceGraph.emptyForTests
+    }()
+    let roots = ["/nix/store/cc-customisation"]
+    let excluded = ["/nix/store/cc-customisation"]
+
+    @Test("budget is maxLayers minus the customisation layer and base image layers")
+    func budget() throws {
+        #expect(try LayerBudget.storeLayers(maxLayers: 100) == 99)
+        #expect(try LayerBudget.storeLayers(maxLayers: 100, baseImageLayers: 3) == 96)
+        #expect(throws: LayeringError.noLayersAvailable(maxLayers: 4, usedLayers: 4)) {
+            try LayerBudget.storeLayers(maxLayers: 4, baseImageLayers: 3)
+        }
+    }
+
+    @Test("popularity puts one path per layer when the budget allows, with no empty last layer")
+    func popularityRoomy() throws {
+        let layers = try planLayers(graph: graph, roots: roots, excluding: excluded, strategy: .popularity, budget: 99)
+        // glibc is reached from bash and hello (popularity 4); bash and hello tie at 1.
+        #expect(layers == [["/nix/store/gg-glibc"], ["/nix/store/bb-bash"], ["/nix/store/hh-hello"]])
+        #expect(try planLayers(graph: graph, roots: roots, excluding: excluded, strategy: .popularity, budget: 3) == layers)
+    }
+
+    @Test("popularity merges everything past budget minus one into the last layer")
+    func popularityTight() throws {
+        #expect(try planLayers(graph: graph, roots: roots, excluding: excluded, strategy: .popularity, budget: 2)
+            == [["/nix/store/gg-glibc"], ["/nix/store/bb-bash", "/nix/store/hh-hello"]])
+        #expect(try planLayers(graph: graph, roots: roots, excluding: excluded, strategy: .popularity, budget: 1)
+            == [["/nix/store/gg-glibc", "/nix/store/bb-bash", "/nix/store/hh-hello"]])
+        #expect(throws: LayeringError.invalidBudget(0)) {
+            try planLayers(graph: graph, roots: roots, strategy: .popularity, budget: 0)
+        }
+    }
+
+    @Test("auto keeps excluded roots in the split but not in the layers")
+    func auto() throws {
+        let layers = try planLayers(graph: graph, roots: roots, excluding: excluded, strategy: .auto, budget: 99)
+        #expect(layers == [["/nix/store/gg-glibc"], ["/nix/store/hh-hello"], ["/nix/store/bb-bash"]])
+    }
+
+    @Test("a pipeline ignores the budget and sees the graph without excluded paths")
+    func pipeline() throws {
+        let pipeline = LayeringPipeline(steps: [.splitPaths([.path("/nix/store/bb-bash")])])
+        let layers = try planLayers(graph: graph, roots: roots, excluding: excluded, strategy: .pipeline(pipeline), budget: 1)
+        #expect(layers == [["/nix/store/bb-bash"], ["/nix/store/gg-glibc"], ["/nix/store/hh-hello"]])
+    }
+
+    @Test("no roots means no layers")
+    func noRoots() throws {
+        #expect(try planLayers(graph: graph, roots: [], strategy: .auto, budget: 5) == [])
+    }
+}

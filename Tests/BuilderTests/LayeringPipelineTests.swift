@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+@testable import Builder
+
+/// Builds a graph the way lib.py's `directed_graph` (igraph's TupleList) does:
+/// vertices in order of first appearance in the edge list, then the detached ones.
+func tupleListGraph(_ edges: [(String, String)], detached: [String] = []) -> PipelineGraph {
+    var graph = PipelineGraph.empty
+    func index(_ name: String) -> Int {
+        if let existing = graph.index(of: name) { return existing }
+        graph.names.append(name)
+        graph.successors.append([])
+        return graph.names.count - 1
+    }
+    for (source, target) in edges {
+        let from = index(source)
+        let to = index(target)
+        graph.successors[from].append(to)
+    }
+    for name in detached { _ = index(name) }
+    return graph
+}
+
+func runPipeline(_ pipeline: String, on graph: PipelineGraph) throws -> [PipelineGraph] {
+    let parsed = try LayeringPipeline(json: Data(pipeline.utf8))
+    return LayeringPipeline.flatten(try LayeringPipeline.apply(.pipe(parsed.steps), to: .graph(graph)))
+}
+
+/// Edges of a graph as name pairs, sorted, for comparisons that ignore edge order.
+func edgeNames(_ graph: PipelineGraph) -> [String] {
+    graph.successors.enumerated().flatMap { source, targets in
+        targets.map { "\(graph.names[source])->\(graph.names[$0])" }
+    }.sorted()
+}
+
+/// flatten_references_graph_test.py's fixture.
+let flattenFixture = """
+[
+  {"closureSize": 1, "narHash": "sha256:a", "narSize": 2, "path": "A", "references": ["A", "C"]},
+  {"closureSize": 3, "narHash": "sha256:b", "narSize": 4, "path": "B", "references": ["C", "D"]},
+  {"closureSize": 5, "narHash": "sha256:c", "narSize": 6, "path": "C", "references": ["C"]},
+  {"closureSize": 7, "narHash": "sha256:d", "narSize": 8, "path": "D", "references": ["D"]}
+]
+"""
+
+@Suite("LayeringPipeline")
+struct LayeringPipelineTests {
+    let pipeTestGraph = tupleListGraph([
+        ("Root1", "A"), ("A", "B"), ("A", "C"), ("B", "D"), ("B", "E"),
+        ("E", "F"), ("B", "G"), ("Root2", "B"), ("Root3", "C"),
+    ])
+
+    @Test("runs pipe_test.py test_1: split, subcomponent, popularity, map, limit")
+    func pipeTest1() throws {
+        let result = try runPipeline("""
+        [
+          ["split_paths", ["B"]],
+          ["over", "main", ["pipe", [["subcomponent_in", ["B"]], ["over", "rest", ["popularity_contest"]]]]],
+          ["flatten"],
+          ["map", ["remove_paths", "Root3"]],
+          ["limit_layers", 5]
+        ]
+        """, on: pipeTestGraph)
+        #expect(result.map(\.names) == [["B"], ["F"], ["D"], ["E"], ["G", "Root1", "A", "C", "Root2"]])
+        // The edges into B were cut by split_paths, so only these survive.
+        #expect(edgeNames(result[4]) == ["A->C", "Root1->A"])
+    }
+
+    @Test("runs pipe_test.py test_2: popularity, limit_layers and reverse")
+    func pipeTest2() throws {
+        let graph = tupleListGraph([("Root1", "A"), ("A", "B")], detached: ["Root2"])
+        #expect(try runPipeline(#"[["popularity_contest"]]"#, on: graph).map(\.names) == [["B"], ["A"], ["Root1"], ["Root2"]])
+        #expect(try runPipeline(#"[["popularity_contest"], ["limit_layers", 3]]"#, on: graph).map(\.names) == [["B"], ["A"], ["Root1", "Root2"]])
+        #expect(try runPipeline(#"[["popularity_contest"], ["reverse"], ["limit_layers", 3]]"#, on: graph).map(\.names) == [["Root2"], ["Root1"], ["A", "B"]])
+    }
+
+    @Test("runs flatten_references_graph_test.py's split_paths cases")
+    func flattenReferencesGraph() throws {
+        let graph = try ReferenceGraph(json: Data(flattenFixture.utf8))
+        let split = try LayeringPipeline(json: Data(#"[["split_paths", ["B"]]]"#.utf8))
+        #expect(try split.run(on: graph) == [["B", "D"], ["C"], ["A"]])
+        let nested = try LayeringPipeline(json: Data(#"[["split_paths", ["B"]], ["over", "main", ["subcomponent_in", ["B"]]]]"#.utf8))
+        #expect(try nested.run(on: graph) == [["B"], ["D"], ["C"], ["A"]])
+    }
+
+    @Test("runs flatten_references_graph_test.py's exclude_paths cases")
+    func excludePaths() throws {
+        let graph = try ReferenceGraph(json: Data(flattenFixture.utf8))
+        let split = try LayeringPipeline(json: Data(#"[["split_paths", ["B"]]]"#.utf8))
+        #expect(try split.run(on: graph, excluding: ["A"]) == [["B", "C", "D"]])
+        #expect(try split.run(on: graph, excluding: ["D"]) == [["B"], ["C"], ["A"]])
+    }
+
+    @Test("orders vertices by narSize like lib_test.py's references_graph_to_igraph")
+    func vertexOrder() throws {
+        let graph = try ReferenceGraph(nodes: [
+            .init(path: "D", references: ["D"], narSize: 0),
+            .init(path: "B", references: ["B"], narSize: 4),
+            .init(path: "E", references: ["E"], narSize: 5),
+            .init(path: "A", references: ["C", "B"], narSize: 10),
+            .init(path: "C", references: ["C", "E", "D"], narSize: 6),
+            .init(path: "F", references: ["F"], narSize: 2),
+        ])
+        let converted = try PipelineGraph(graph: graph)
+        #expect(converted.names == ["D", "F", "B", "E", "C", "A"])
+        #expect(edgeNames(converted) == ["A->B", "A->C", "C->D", "C->E"])
+    }
+
+    @Test("splits with children_of, subcomponent_out, split_every and remove_paths")
+    func otherOperations() throws {
+        let children = try runPipeline(#"[["split_paths", [{"children_of": "B"}]], ["flatten"]]"#, on: pipeTestGraph)
+        #expect(children.map(\.names) == [["D", "E", "F", "G"], ["Root1", "A", "B", "C", "Root2", "Root3"]])
+        let out = try runPipeline(#"[["subcomponent_out", ["E", "missing"]]]"#, on: pipeTestGraph)
+        #expect(out.map(\.names) == [["E", "F"], ["Root1", "A", "B", "C", "D", "G", "Root2", "Root3"]])
+        let empty = try runPipeline(#"[["subcomponent_in", []]]"#, on: pipeTestGraph)
+        #expect(empty.map(\.names) == [[], ["Root1", "A", "B", "C", "D", "E", "F", "G", "Root2", "Root3"]])
+        let chunks = try runPipeline(#"[["remove_paths", ["A", "B"]], ["split_every", 3]]"#, on: pipeTestGraph)
+        #expect(chunks.map(\.names) == [["Root1", "C", "D"], ["E", "F", "G"], ["Root2", "Root3"]])
+        let rootSplit = try runPipeline(#"[["split_paths", ["Root1"]]]"#, on: tupleListGraph([("Root1", "A")]))
+        #expect(rootSplit.map(\.names) == [["Root1", "A"]])
+        let noMatch = try runPipeline(#"[["split_paths", ["nothing"]]]"#, on: pipeTestGraph)
+        #expect(noMatch.map(\.names) == [pipeTestGraph.names])
+    }
+
+    @Test("rejects unknown operations and bad arguments with typed errors")
+    func errors() throws {
+        #expect(throws: LayeringError.unknownOperation("shuffle")) {
+            try LayeringPipeline(json: Data(#"[["shuffle"]]"#.utf8))
+        }
+        #expect(throws: LayeringError.badArguments(operation: "limit_layers", reason: "the count must be a whole number above zero")) {
+            try LayeringPipeline(json: Data(#"[["limit_layers", 0]]"#.utf8))
+        }
+        #expect(throws: LayeringError.badArguments(operation: "flatten", reason: "it takes 0 arguments but was given 1")) {
+            try LayeringPipeline(json: Data(#"[["pipe", [["flatten", 1]]]]"#.utf8))
+        }
+        #expect(throws: LayeringError.badArguments(operation: "split_paths", reason: "an object entry must have the key \"children_of\"")) {
+            try LayeringPipeline(json: Data(#"[["split_paths", [{"parents_of": "x"}]]]"#.utf8))
+        }
+        let graph = try ReferenceGraph(json: Data(flattenFixture.utf8))
+        let missing = #expect(throws: LayeringError.self) {
+            try LayeringPipeline(json: Data(#"[["split_paths", ["B"]], ["over", "nope", ["flatten"]]]"#.utf8)).run(on: graph)
+        }
+        #expect(missing?.description == "The layering pipeline step \"over\" found no key \"nope\" in its input.")
+        #expect(throws: LayeringError.wrongInput(operation: "popularity_contest", expected: "a graph", got: "a dict")) {
+            try LayeringPipeline(json: Data(#"[["split_paths", ["B"]], ["popularity_contest"]]"#.utf8)).run(on: graph)
+        }
+        let noSize = try ReferenceGraph(nodes: [.init(path: "X", references: [])])
+        #expect(throws: LayeringError.missingNarSize("X")) {
+            try LayeringPipeline(steps: [.popularityContest]).run(on: noSize)
+        }
+    }
+}
