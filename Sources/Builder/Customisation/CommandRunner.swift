@@ -143,9 +143,10 @@ public struct CommandRunner: Sendable {
             close(stdoutFD)
             throw error
         }
-        let environment = self.environment(chrooted: chrooted)
-            .sorted { $0.key < $1.key }
-            .map { Array("\($0.key)=\($0.value)".utf8) }
+        var environment: [Environment.Key: String] = [:]
+        for (key, value) in self.environment(chrooted: chrooted) {
+            environment[Environment.Key(stringLiteral: key)] = value
+        }
         let status: TerminationStatus
         do {
             // umask is set in the child, not here: ours is process-wide and shared with threads.

@@ -29,6 +29,12 @@ public struct SymlinkJoin: Sendable {
         public var kept: String
         public var ignored: String
 
+        public init(path: String, kept: String, ignored: String) {
+            self.path = path
+            self.kept = kept
+            self.ignored = ignored
+        }
+
         public var description: String {
             "\(path) is provided by both \(kept) and \(ignored); keeping the one from \(kept)"
         }
