@@ -61,6 +61,17 @@ extension CustomisationSuite {
             #expect(byName["home"].map { ($0.header.uid, $0.header.gid) } ?? (-1, -1) == (0, 0))
         }
 
+        @Test("reports the store paths its entries refer to")
+        func references() async throws {
+            let (layer, store) = try await Self.build("layer-refs", commands: Self.commands)
+            defer { store.remove() }
+            let hello = store.path("1", "hello").imagePath
+            let tools = store.path("2", "tools").imagePath
+            let unrelated = store.path("3", "unrelated").imagePath
+
+            #expect(try layer.references(among: [unrelated, tools, hello]) == [hello, tools])
+        }
+
         @Test("declares the sha256 of the bytes it writes and streams the same bytes")
         func declaredDiffID() async throws {
             let (layer, store) = try await Self.build("layer-digest", commands: Self.commands)

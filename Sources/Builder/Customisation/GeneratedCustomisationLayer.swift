@@ -43,6 +43,13 @@ public struct GeneratedCustomisationLayer: Layer {
         defaultOuterHeader(name: name, size: size, mtime: mtime)
     }
 
+    /// The candidates the layer refers to. The tar itself is scanned, not the root: it holds
+    /// exactly what ships (names, link targets, contents, no store subtree), as the nixpkgs
+    /// output holding `layer.tar` is what Nix scans.
+    public func references(among candidates: some Sequence<String>) throws -> [String] {
+        try ReferenceScanner(candidates: candidates).scan(hostPath: layerPath)
+    }
+
     public func write<S: ByteSink>(to sink: inout S, buffer: CopyBuffer) throws {
         let file = try ReadableFile(path: Array(layerPath.utf8))
         try file.copy(size: size, buffer: buffer.bytes) { try sink.write($0) }
