@@ -4,12 +4,12 @@ import Builder
 import Glibc
 #endif
 
-struct ReproCheck: ParsableCommand {
+struct ReproCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repro-check",
         abstract: "Build container images the way nixpkgs' streamLayeredImage does, and prove they are reproducible.",
         version: ToolVersion.string,
-        subcommands: [BuildCommand.self, DiffCommand.self]
+        subcommands: [BuildCommand.self, PlanCommand.self, DiffCommand.self]
     )
 }
 
@@ -20,15 +20,17 @@ enum ToolVersion {
 /// Exit statuses: 0 success, 1 a failed build or check, 2 a usage or spec error.
 @main
 enum Main {
-    static func main() {
+    static func main() async {
         // A closed stdout must surface as EPIPE with a message, not kill the process silently.
         signal(SIGPIPE, SIG_IGN)
         do {
             var command = try ReproCheck.parseAsRoot()
-            try command.run()
-        } catch let error as SpecError {
-            fail("\(error)", code: 2)
-        } catch let error as UsageError {
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch where isInputError(error) {
             fail("\(error)", code: 2)
         } catch where isDomainError(error) {
             fail("\(error)", code: 1)
@@ -43,6 +45,11 @@ enum Main {
             }
             ReproCheck.exit(withError: error)
         }
+    }
+
+    /// A spec, conf or graph that cannot describe an image: the caller must change the input.
+    static func isInputError(_ error: any Error) -> Bool {
+        error is SpecError || error is UsageError || error is StoreError || error is LayeringError
     }
 
     /// Errors of our own modules carry a one-sentence description; ArgumentParser's own

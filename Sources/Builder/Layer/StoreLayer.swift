@@ -20,12 +20,19 @@ public struct StoreLayer: Layer {
     public var leadingDirectories: [String]
     public var stamp: EntryStamp
     public var historyPaths: [String]
+    /// Write modes as Nix canonicalises a store (0444/0555 files, 0555 directories) instead
+    /// of as found: a host folder standing in for a store carries its checkout's umask.
+    public var canonicalModes: Bool
 
-    public init(paths: [StorePathMapping], leadingDirectories: [String], stamp: EntryStamp, historyPaths: [String]? = nil) {
+    public init(
+        paths: [StorePathMapping], leadingDirectories: [String], stamp: EntryStamp, historyPaths: [String]? = nil,
+        canonicalModes: Bool = false
+    ) {
         self.paths = paths
         self.leadingDirectories = leadingDirectories
         self.stamp = stamp
         self.historyPaths = historyPaths ?? paths.map(\.imagePath)
+        self.canonicalModes = canonicalModes
     }
 
     public var declaredDiffID: Digest? { nil }
@@ -61,7 +68,14 @@ public struct StoreLayer: Layer {
     }
 
     private func writeEntry<T: ByteSink>(host: [UInt8], image: [UInt8], status: FileSystem.Status, into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
-        let mode = status.mode & 0o7777
+        var mode = status.mode & 0o7777
+        if canonicalModes {
+            switch status.type {
+            case UInt32(S_IFDIR): mode = 0o555
+            case UInt32(S_IFLNK): mode = 0o777
+            default: mode = mode & 0o111 != 0 ? 0o555 : 0o444
+            }
+        }
         switch status.type {
         case UInt32(S_IFREG):
             // A hard link is written as a full file, as the reference does.

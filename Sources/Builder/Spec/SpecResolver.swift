@@ -84,7 +84,9 @@ public struct SpecResolver: Sendable {
         let stamp = EntryStamp(uid: spec.uid, gid: spec.gid, uname: spec.uname, gname: spec.gname, mtime: mtime)
         let leading = Self.ancestors(of: spec.storeDir)
         let storeLayers = layers.map { paths in
-            StoreLayer(paths: paths.map(index.mapping), leadingDirectories: leading, stamp: stamp, historyPaths: paths)
+            StoreLayer(
+                paths: paths.map(index.mapping), leadingDirectories: leading, stamp: stamp, historyPaths: paths, canonicalModes: true
+            )
         }
         let repoName = spec.name.lowercased()
         let repoTag: RepoTag = spec.tag.map { .fixed("\(repoName):\($0)") }
