@@ -42,32 +42,48 @@ public struct StoreLayer: Layer {
     }
 
     public func write<S: ByteSink>(to sink: inout S, buffer: CopyBuffer) throws {
+        let owner = Owner(stamp)
         var tar = TarWriter(sink: sink)
         defer { sink = tar.sink }
         for directory in leadingDirectories {
-            try tar.writeHeader(stamped(name: Array(directory.utf8), mode: 0o755, type: TarType.directory))
+            try tar.writeHeader(owner.header(name: Array(directory.utf8), mode: 0o755, type: TarType.directory))
         }
         for path in paths {
-            try writeTree(host: Array(path.hostPath.utf8), image: Array(path.imagePath.utf8), into: &tar, buffer: buffer)
+            try writeTree(host: Array(path.hostPath.utf8), image: Array(path.imagePath.utf8), owner: owner, into: &tar, buffer: buffer)
         }
         try tar.finish()
     }
 
-    private func stamped(name: [UInt8], mode: UInt32, type: UInt8, size: UInt64 = 0, linkname: [UInt8] = []) -> TarHeader {
-        TarHeader(
-            name: name, mode: mode, uid: stamp.uid, gid: stamp.gid, size: size, mtime: stamp.mtime,
-            typeflag: type, linkname: linkname, uname: Array(stamp.uname.utf8), gname: Array(stamp.gname.utf8)
-        )
-    }
+    /// The stamp with its names as bytes once, not once per entry.
+    private struct Owner {
+        let stamp: EntryStamp
+        let uname: [UInt8]
+        let gname: [UInt8]
 
-    private func writeTree<T: ByteSink>(host: [UInt8], image: [UInt8], into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
-        try StoreWalk.forEach(root: host) { entry in
-            let name = entry.relative.isEmpty ? image : image + [0x2F] + entry.relative
-            try writeEntry(host: entry.host, image: name, status: entry.status, into: &tar, buffer: buffer)
+        init(_ stamp: EntryStamp) {
+            self.stamp = stamp
+            uname = Array(stamp.uname.utf8)
+            gname = Array(stamp.gname.utf8)
+        }
+
+        func header(name: [UInt8], mode: UInt32, type: UInt8, size: UInt64 = 0, linkname: [UInt8] = []) -> TarHeader {
+            TarHeader(
+                name: name, mode: mode, uid: stamp.uid, gid: stamp.gid, size: size, mtime: stamp.mtime,
+                typeflag: type, linkname: linkname, uname: uname, gname: gname
+            )
         }
     }
 
-    private func writeEntry<T: ByteSink>(host: [UInt8], image: [UInt8], status: FileSystem.Status, into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
+    private func writeTree<T: ByteSink>(host: [UInt8], image: [UInt8], owner: Owner, into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
+        try StoreWalk.forEach(root: host) { entry in
+            let name = entry.relative.isEmpty ? image : image + [0x2F] + entry.relative
+            try writeEntry(host: entry.host, image: name, status: entry.status, owner: owner, into: &tar, buffer: buffer)
+        }
+    }
+
+    private func writeEntry<T: ByteSink>(
+        host: [UInt8], image: [UInt8], status: FileSystem.Status, owner: Owner, into tar: inout TarWriter<T>, buffer: CopyBuffer
+    ) throws {
         var mode = status.mode & 0o7777
         if canonicalModes {
             switch status.type {
@@ -79,17 +95,17 @@ public struct StoreLayer: Layer {
         switch status.type {
         case UInt32(S_IFREG):
             // A hard link is written as a full file, as the reference does.
-            try tar.writeHeader(stamped(name: image, mode: mode, type: TarType.regular, size: status.size))
+            try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.regular, size: status.size))
             let file = try ReadableFile(path: host)
             try file.copy(size: status.size, buffer: buffer.bytes) { try tar.writeData($0) }
         case UInt32(S_IFDIR):
-            try tar.writeHeader(stamped(name: image, mode: mode, type: TarType.directory))
+            try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.directory))
         case UInt32(S_IFLNK):
-            try tar.writeHeader(stamped(name: image, mode: mode, type: TarType.symlink, linkname: try FileSystem.readLink(host)))
+            try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.symlink, linkname: try FileSystem.readLink(host)))
         case UInt32(S_IFIFO):
-            try tar.writeHeader(stamped(name: image, mode: mode, type: TarType.fifo))
+            try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.fifo))
         case UInt32(S_IFCHR), UInt32(S_IFBLK):
-            var header = stamped(name: image, mode: mode, type: status.type == UInt32(S_IFCHR) ? TarType.character : TarType.block)
+            var header = owner.header(name: image, mode: mode, type: status.type == UInt32(S_IFCHR) ? TarType.character : TarType.block)
             // glibc's major()/minor() split of a 64-bit dev_t.
             header.devmajor = Int(((status.rdev >> 8) & 0xFFF) | ((status.rdev >> 32) & ~UInt64(0xFFF)))
             header.devminor = Int((status.rdev & 0xFF) | ((status.rdev >> 12) & ~UInt64(0xFF)))

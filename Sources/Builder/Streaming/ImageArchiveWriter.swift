@@ -32,7 +32,7 @@ public struct ImageArchiveWriter: Sendable {
         self.progress = progress
     }
 
-    private struct Measured: Sendable {
+    struct Measured: Sendable {
         var digest: Digest
         var size: UInt64
     }
@@ -41,33 +41,41 @@ public struct ImageArchiveWriter: Sendable {
         let base = plan.baseImage
         let baseLayers = base?.layers ?? []
         let layers: [any Layer] = baseLayers + plan.storeLayers + [plan.customisation]
-        let measured = try measureAll(layers)
+        // The first pass runs in the background, largest layers first, while this thread streams
+        // each layer as soon as its own size and digest are known.
+        let board = MeasurementBoard(count: layers.count)
+        let measuring = startMeasuring(layers, board: board)
+        defer {
+            board.cancel()
+            measuring.wait()
+        }
 
+        var tar = TarWriter(sink: sink)
+        var measured: [Measured] = []
         var diffIDs: [Digest] = []
         var members: [String] = []
         for (index, layer) in layers.enumerated() {
-            let diffID = layer.declaredDiffID ?? measured[index].digest
+            let first = try board.result(index)
+            measured.append(first)
+            let diffID = layer.declaredDiffID ?? first.digest
             diffIDs.append(diffID)
             members.append(index < baseLayers.count ? baseLayers[index].memberName : "\(diffID.hex)/layer.tar")
-        }
-
-        let configBytes = try ImageConfig.render(plan: plan, base: base, diffIDs: diffIDs, historyPaths: layers.map(\.historyPaths))
-        let configDigest = Digest.of(configBytes)
-        let manifestBytes = ImageConfig.manifest(configName: "\(configDigest.hex).json", repoTag: plan.repoTag.resolve(diffIDs: diffIDs), layers: members)
-
-        var tar = TarWriter(sink: sink)
-        for (index, layer) in layers.enumerated() {
             progress?(.writing(layer: index + 1, of: layers.count, bytesSoFar: tar.offset))
-            let header = try layer.outerHeader(name: members[index], size: measured[index].size, mtime: plan.mtime)
-            try tar.writeHeader(header)
+            try tar.writeHeader(try layer.outerHeader(name: members[index], size: first.size, mtime: plan.mtime))
             var data = TeeHashingSink(TarMemberDataSink(outer: tar))
             try layer.write(to: &data, buffer: CopyBuffer())
             tar = data.inner.outer
             let second = data.hashing.finalize()
-            guard second.digest == measured[index].digest, second.size == measured[index].size else {
-                throw ImageBuildError.storeChanged(layer: index + 1, first: measured[index].digest, second: second.digest)
+            guard second.digest == first.digest, second.size == first.size else {
+                throw ImageBuildError.storeChanged(layer: index + 1, first: first.digest, second: second.digest)
             }
         }
+
+        let configBytes = try ImageConfig.render(plan: plan, base: base, diffIDs: diffIDs, historyPaths: layers.map(\.historyPaths))
+        let configDigest = Digest.of(configBytes)
+        let manifestBytes = ImageConfig.manifest(
+            configName: "\(configDigest.hex).json", repoTag: plan.repoTag.resolve(diffIDs: diffIDs), layers: members
+        )
         try tar.add(TarHeader(name: "\(configDigest.hex).json", mtime: plan.mtime), content: configBytes)
         try tar.add(TarHeader(name: "manifest.json", mtime: plan.mtime), content: manifestBytes)
         try tar.finish()
@@ -82,36 +90,80 @@ public struct ImageArchiveWriter: Sendable {
         return (result, output)
     }
 
-    /// The first pass, one layer per core at a time. Declared diffIDs (a checksum file, a base
-    /// config) are checked here, before a byte of output is written.
-    private func measureAll(_ layers: [any Layer]) throws -> [Measured] {
-        let results = Mutex<[Result<Measured, any Error>?]>(Array(repeating: nil, count: layers.count))
-        let done = Atomic<Int>(0)
+    /// The first pass on every core. Declared diffIDs (a checksum file, a base config) are
+    /// checked here. Largest layers go first so the longest job does not start last.
+    private func startMeasuring(_ layers: [any Layer], board: MeasurementBoard) -> DispatchGroup {
+        let order = layers.indices.sorted { Self.estimatedCost(layers[$0]) > Self.estimatedCost(layers[$1]) || (Self.estimatedCost(layers[$0]) == Self.estimatedCost(layers[$1]) && $0 < $1) }
+        let group = DispatchGroup()
         let progress = self.progress
-        DispatchQueue.concurrentPerform(iterations: layers.count) { index in
-            let buffer = CopyBuffer()
-            let outcome = Result<Measured, any Error> {
-                let layer = layers[index]
-                let (digest, size) = try layer.measure(buffer: buffer)
-                if let declared = layer.declaredDiffID, declared != digest {
-                    if let baseLayer = layer as? BaseLayer {
-                        let content = try baseLayer.contentDigest(buffer: buffer)
-                        guard content == declared else {
-                            throw ImageBuildError.baseLayerMismatch(archive: baseLayer.archivePath, member: baseLayer.memberName, declared: declared, actual: content)
-                        }
-                    } else if let file = layer as? CustomisationFileLayer {
-                        throw ImageBuildError.checksumMismatch(file: file.layerPath, declared: declared, actual: digest)
-                    } else {
-                        throw ImageBuildError.checksumMismatch(file: "layer \(index + 1)", declared: declared, actual: digest)
-                    }
+        let done = Atomic<Int>(0)
+        group.enter()
+        DispatchQueue.global().async {
+            DispatchQueue.concurrentPerform(iterations: order.count) { position in
+                let index = order[position]
+                guard !board.isCancelled else {
+                    board.publish(index, .failure(TarWriterError.alreadyFailed))
+                    return
                 }
-                return Measured(digest: digest, size: size)
+                let outcome = Result<Measured, any Error> { try Self.measure(layers[index], index: index) }
+                board.publish(index, outcome)
+                progress?(.measured(layer: done.add(1, ordering: .relaxed).newValue, of: layers.count))
             }
-            results.withLock { $0[index] = outcome }
-            let finished = done.add(1, ordering: .relaxed).newValue
-            progress?(.measured(layer: finished, of: layers.count))
+            group.leave()
         }
-        // The first failing layer by position, so the message does not depend on scheduling.
-        return try results.withLock { slots in try slots.map { try ($0 ?? .failure(TarWriterError.alreadyFailed)).get() } }
+        return group
+    }
+
+    private static func estimatedCost(_ layer: any Layer) -> UInt64 {
+        switch layer {
+        case let store as StoreLayer: UInt64(store.paths.count) << 20
+        case let base as BaseLayer: base.member.header.size
+        default: 0
+        }
+    }
+
+    private static func measure(_ layer: any Layer, index: Int) throws -> Measured {
+        let buffer = CopyBuffer()
+        let (digest, size) = try layer.measure(buffer: buffer)
+        if let declared = layer.declaredDiffID, declared != digest {
+            if let baseLayer = layer as? BaseLayer {
+                let content = try baseLayer.contentDigest(buffer: buffer)
+                guard content == declared else {
+                    throw ImageBuildError.baseLayerMismatch(archive: baseLayer.archivePath, member: baseLayer.memberName, declared: declared, actual: content)
+                }
+            } else if let file = layer as? CustomisationFileLayer {
+                throw ImageBuildError.checksumMismatch(file: file.layerPath, declared: declared, actual: digest)
+            } else {
+                throw ImageBuildError.checksumMismatch(file: "layer \(index + 1)", declared: declared, actual: digest)
+            }
+        }
+        return Measured(digest: digest, size: size)
+    }
+}
+
+/// First-pass results, published in any order and awaited in layer order.
+private final class MeasurementBoard: Sendable {
+    private let slots: Mutex<[Result<ImageArchiveWriter.Measured, any Error>?]>
+    private let ready: [DispatchSemaphore]
+    private let cancelled = Atomic<Bool>(false)
+
+    init(count: Int) {
+        slots = Mutex(Array(repeating: nil, count: count))
+        ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+    }
+
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+
+    func publish(_ index: Int, _ result: Result<ImageArchiveWriter.Measured, any Error>) {
+        slots.withLock { $0[index] = result }
+        ready[index].signal()
+    }
+
+    func result(_ index: Int) throws -> ImageArchiveWriter.Measured {
+        ready[index].wait()
+        ready[index].signal()
+        return try slots.withLock { $0[index] ?? .failure(TarWriterError.alreadyFailed) }.get()
     }
 }

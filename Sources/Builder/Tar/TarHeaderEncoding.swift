@@ -71,11 +71,11 @@ public enum TarHeaderEncoder {
             let payload = paxPayload(pax.records)
             var paxHeader = [UInt8](repeating: 0, count: TarLayout.blockSize)
             fill(&paxHeader, UstarField.name, asciiReplacing(Array("././@PaxHeader".utf8)))
-            fill(&paxHeader, UstarField.mode, octal(0, digits: 8))
-            fill(&paxHeader, UstarField.uid, octal(0, digits: 8))
-            fill(&paxHeader, UstarField.gid, octal(0, digits: 8))
-            fill(&paxHeader, UstarField.size, octal(payload.count, digits: 12))
-            fill(&paxHeader, UstarField.mtime, octal(0, digits: 12))
+            fill(&paxHeader, UstarField.mode, octal: 0)
+            fill(&paxHeader, UstarField.uid, octal: 0)
+            fill(&paxHeader, UstarField.gid, octal: 0)
+            fill(&paxHeader, UstarField.size, octal: payload.count)
+            fill(&paxHeader, UstarField.mtime, octal: 0)
             paxHeader[UstarField.typeflag.0] = TarType.paxExtended
             fill(&paxHeader, UstarField.magic, Array("ustar\u{0}00".utf8))
             sealChecksum(&paxHeader)
@@ -86,11 +86,11 @@ public enum TarHeaderEncoder {
 
         var block = [UInt8](repeating: 0, count: TarLayout.blockSize)
         fill(&block, UstarField.name, asciiReplacing(name))
-        fill(&block, UstarField.mode, octal(Int(header.mode & 0o7777), digits: 8))
-        fill(&block, UstarField.uid, octal(uid, digits: 8))
-        fill(&block, UstarField.gid, octal(gid, digits: 8))
-        fill(&block, UstarField.size, octal(size, digits: 12))
-        fill(&block, UstarField.mtime, octal(mtime, digits: 12))
+        fill(&block, UstarField.mode, octal: Int(header.mode & 0o7777))
+        fill(&block, UstarField.uid, octal: uid)
+        fill(&block, UstarField.gid, octal: gid)
+        fill(&block, UstarField.size, octal: size)
+        fill(&block, UstarField.mtime, octal: mtime)
         block[UstarField.typeflag.0] = header.typeflag
         fill(&block, UstarField.linkname, asciiReplacing(header.linkname))
         fill(&block, UstarField.magic, Array("ustar\u{0}00".utf8))
@@ -116,11 +116,26 @@ public enum TarHeaderEncoder {
 
     /// `%0*o` plus a NUL, as CPython's `itn` writes in-range numbers.
     static func octal(_ value: Int, digits: Int) -> [UInt8] {
-        var text = Array(String(value, radix: 8).utf8)
-        if text.count < digits - 1 {
-            text = [UInt8](repeating: UInt8(ascii: "0"), count: digits - 1 - text.count) + text
+        var out = [UInt8](repeating: UInt8(ascii: "0"), count: digits)
+        writeOctal(value, into: &out, at: 0, digits: digits)
+        return out
+    }
+
+    /// Writes `value` as `digits - 1` zero-padded octal digits and a NUL, without allocating:
+    /// this runs twice per file per layer pass.
+    private static func writeOctal(_ value: Int, into block: inout [UInt8], at offset: Int, digits: Int) {
+        var remaining = value
+        block[offset + digits - 1] = 0
+        var position = offset + digits - 2
+        while position >= offset {
+            block[position] = UInt8(ascii: "0") + UInt8(remaining & 7)
+            remaining >>= 3
+            position -= 1
         }
-        return text + [0]
+    }
+
+    private static func fill(_ block: inout [UInt8], _ field: (Int, Int), octal value: Int) {
+        writeOctal(value, into: &block, at: field.0, digits: field.1)
     }
 
     private static func fill(_ block: inout [UInt8], _ field: (Int, Int), _ bytes: [UInt8]) {
@@ -132,9 +147,8 @@ public enum TarHeaderEncoder {
     /// eighth byte a space, as CPython does.
     private static func sealChecksum(_ block: inout [UInt8]) {
         for index in UstarField.checksum.0..<(UstarField.checksum.0 + 8) { block[index] = 0x20 }
-        let sum = block.reduce(0) { $0 + Int($1) }
-        let digits = octal(sum, digits: 7)
-        for (index, byte) in digits.enumerated() { block[UstarField.checksum.0 + index] = byte }
+        let sum = block.withUnsafeBufferPointer { bytes in bytes.reduce(0) { $0 &+ Int($1) } }
+        writeOctal(sum, into: &block, at: UstarField.checksum.0, digits: 7)
     }
 
     /// CPython writes ustar string fields with `encode("ascii", "replace")` of the decoded name:
