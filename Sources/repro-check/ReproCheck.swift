@@ -9,7 +9,7 @@ struct ReproCheck: ParsableCommand {
         commandName: "repro-check",
         abstract: "Build container images the way nixpkgs' streamLayeredImage does, and prove they are reproducible.",
         version: ToolVersion.string,
-        subcommands: [BuildCommand.self, DiffCommand.self]
+        subcommands: [BuildCommand.self, CheckCommand.self, DiffCommand.self, ReportCommand.self, MergeCommand.self]
     )
 }
 

@@ -117,11 +117,15 @@ public struct BuildEnvironmentPlanner: Sendable {
         }
         if isVaried(.timezone), let zone = value(.timezone) { environment["TZ"] = zone }
         if isVaried(.execPath), let path = value(.execPath) { environment["PATH"] = path }
-        if isVaried(.time), let library = host.libfaketime {
-            environment["LD_PRELOAD"] = library
-            environment["FAKETIME"] = "+10y"
-            // Timers and sleeps keep working; only what a build could embed (the wall clock) moves.
-            environment["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+        // libfaketime goes on the innermost command only: loaded into a root wrapper it creates a
+        // shared semaphore that a build running under `user_group`'s uid may not open.
+        var clock: [String] = []
+        if isVaried(.time), let library = host.libfaketime, let env = host.executable("env") {
+            clock = [
+                env, "LD_PRELOAD=\(library)", "FAKETIME=+10y",
+                // Timers and sleeps keep working; only what a build could embed (the wall clock) moves.
+                "FAKETIME_DONT_FAKE_MONOTONIC=1",
+            ]
             values["time"] = "FAKETIME=+10y LD_PRELOAD=\(library)"
         }
 
@@ -185,7 +189,7 @@ public struct BuildEnvironmentPlanner: Sendable {
         if activeNames.contains(.umask), let sh = host.executable("sh"), let mask = value(.umask) {
             argv += [sh, "-c", "umask \(mask); exec \"$@\"", "sh"]
         }
-        argv += [builder, "build", "\(visible)/\(specFile)"]
+        argv += clock + [builder, "build", "\(visible)/\(specFile)"]
 
         var planSkipped = skipped
         if files != visible && host.executable("mount") == nil {

@@ -72,7 +72,7 @@ extension Variation {
                 requiredTools: ["setarch"]),
             Variation(name: .locales, control: "C.UTF-8", experiment: "fr_CH.UTF-8"),
             Variation(name: .execPath, control: path.joined(separator: ":"), experiment: path.reversed().joined(separator: ":")),
-            Variation(name: .time, control: "(real clock)", experiment: "+10y", requiredTools: []),
+            Variation(name: .time, control: "(real clock)", experiment: "+10y", requiredTools: ["env"]),
             Variation(
                 name: .timezone, control: "UTC",
                 experiment: host.hasZoneinfo("Pacific/Kiritimati") ? "Pacific/Kiritimati" : "GMT+12"),
