@@ -191,7 +191,7 @@ final class CheckProgress: Sendable {
             text += " (expected \(result.expectation.rawValue))"
         }
         if !result.culprits.isEmpty { text += "; culprits: \(result.culprits.joined(separator: ", "))" }
-        if let first = result.differences.first { text += "; first difference: \(first.summary)" }
+        if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
         if result.outcome == .buildError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
         if result.explanation.contains("Digest drift") { text += "; digest drift" }
         return text

@@ -93,7 +93,8 @@ public struct CheckRunner: Sendable {
             options: options.optionsJSON)
         let runID = try database.beginRun(info)
 
-        var template = Array("\(NSTemporaryDirectory())/repro-check-run-XXXXXX".utf8CString)
+        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
+        var template = Array("\(temporary)repro-check-run-XXXXXX".utf8CString)
         guard let workRoot = template.withUnsafeMutableBufferPointer({ buffer in
             buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
         }) else { throw CheckRunnerError.workFolder(errno: errno) }

@@ -152,3 +152,11 @@ struct SpecChecker: Sendable {
         String(name.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
     }
 }
+
+extension SpecResult {
+    /// The difference that says most: an entry inside a layer, else a config key, else the first.
+    public var primaryDifference: Difference? {
+        differences.first { $0.path != nil && $0.layer?.hasPrefix("layer") == true }
+            ?? differences.first { $0.layer == "config" } ?? differences.first
+    }
+}
