@@ -9,7 +9,7 @@ struct ReproCheck: AsyncParsableCommand {
         commandName: "repro-check",
         abstract: "Build container images the way nixpkgs' streamLayeredImage does, and prove they are reproducible.",
         version: ToolVersion.string,
-        subcommands: [BuildCommand.self, PlanCommand.self, DiffCommand.self]
+        subcommands: [BuildCommand.self, PlanCommand.self, CheckCommand.self, DiffCommand.self, ReportCommand.self, MergeCommand.self]
     )
 }
 

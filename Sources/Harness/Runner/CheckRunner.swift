@@ -1,0 +1,180 @@
+import Builder
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `repro-check check` was asked to do, already validated.
+public struct CheckOptions: Sendable {
+    public var specs: [String]
+    public var databasePath: String
+    public var selection: VariationSelection
+    public var jobs: Int
+    public var keepArtifacts: String?
+    public var failOnSlowdown: Bool
+    public var builder: String
+    public var toolVersion: String
+    public var gitCommit: String?
+    public var host: String
+    /// The options as given, as JSON text, for the run record.
+    public var optionsJSON: String
+
+    public init(
+        specs: [String], databasePath: String, selection: VariationSelection, jobs: Int, keepArtifacts: String?,
+        failOnSlowdown: Bool, builder: String, toolVersion: String, gitCommit: String?, host: String, optionsJSON: String
+    ) {
+        self.specs = specs
+        self.databasePath = databasePath
+        self.selection = selection
+        self.jobs = jobs
+        self.keepArtifacts = keepArtifacts
+        self.failOnSlowdown = failOnSlowdown
+        self.builder = builder
+        self.toolVersion = toolVersion
+        self.gitCommit = gitCommit
+        self.host = host
+        self.optionsJSON = optionsJSON
+    }
+}
+
+public enum CheckEvent: Sendable {
+    /// Variations enabled but not applicable here; reported once before any build.
+    case skipped([String: String])
+    case building(position: Int, total: Int, spec: String, role: BuildRole)
+    case finished(position: Int, total: Int, result: SpecResult)
+}
+
+/// What a whole check learned; the CLI turns it into an exit status and files.
+public struct CheckReport: Sendable {
+    public var runID: Int64
+    public var runInfo: RunInfo
+    /// In spec order; only the specs that finished (fewer when interrupted).
+    public var results: [SpecResult]
+    public var drift: [String: [DriftEntry]]
+    public var slowdowns: [Slowdown]
+    public var interrupted: Bool
+
+    public var passed: Bool {
+        !interrupted && results.allSatisfy(\.passed) && drift.isEmpty
+    }
+}
+
+public enum CheckRunnerError: Error, Sendable, CustomStringConvertible {
+    case workFolder(errno: Int32)
+
+    public var description: String {
+        switch self {
+        case let .workFolder(code): "\(NSTemporaryDirectory()): cannot create a work folder: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+public struct CheckRunner: Sendable {
+    public var options: CheckOptions
+    public var host: HostFacts
+    public var registry: ChildRegistry
+
+    public init(options: CheckOptions, host: HostFacts = .probe(), registry: ChildRegistry = ChildRegistry()) {
+        self.options = options
+        self.host = host
+        self.registry = registry
+    }
+
+    /// Reads every spec's summary first, so a broken spec stops the check before any build.
+    public static func summaries(of specs: [String]) throws -> [SpecSummary] {
+        try specs.map { try ImageSpec.summary(ofSpecAt: $0) }
+    }
+
+    public func run(summaries: [SpecSummary], startedAt: Double, progress: @escaping @Sendable (CheckEvent) -> Void) throws -> CheckReport {
+        let database = try ResultsDatabase(path: options.databasePath)
+        var info = RunInfo(
+            startedAt: startedAt, toolVersion: options.toolVersion, gitCommit: options.gitCommit, host: options.host,
+            options: options.optionsJSON)
+        let runID = try database.beginRun(info)
+
+        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
+        var template = Array("\(temporary)repro-check-run-XXXXXX".utf8CString)
+        guard let workRoot = template.withUnsafeMutableBufferPointer({ buffer in
+            buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
+        }) else { throw CheckRunnerError.workFolder(errno: errno) }
+        // The user_group build runs as another uid and must reach its copies in here.
+        chmod(workRoot, 0o755)
+        defer { try? FileManager.default.removeItem(atPath: workRoot) }
+
+        let planner = BuildEnvironmentPlanner(
+            host: host, selection: options.selection, builder: options.builder, workRoot: workRoot)
+        if !planner.skipped.isEmpty { progress(.skipped(planner.skipped)) }
+        let executor = BuildExecutor(host: host, registry: registry)
+        let slots = BuildSlots(options.jobs)
+        let total = options.specs.count
+        let collected = Mutex<(results: [Int: SpecResult], drift: [String: [DriftEntry]], errors: [any Error])>(([:], [:], []))
+        let next = Atomic<Int>(0)
+        let options = self.options, registry = self.registry
+
+        let worker: @Sendable () -> Void = {
+            while !registry.isStopping {
+                let position = next.add(1, ordering: .relaxed).oldValue
+                guard position < total else { return }
+                let specPath = options.specs[position], summary = summaries[position]
+                let checker = SpecChecker(
+                    planner: planner, executor: executor, slots: slots, keepArtifacts: options.keepArtifacts,
+                    onBuild: { role in progress(.building(position: position + 1, total: total, spec: summary.name, role: role)) })
+                var result = checker.check(specPath: specPath, summary: summary, slot: "\(position)")
+                // A build killed by our own SIGTERM says nothing about the spec: leave it out.
+                if registry.isStopping { return }
+                do {
+                    let drift = try Self.drift(of: &result, database: database, toolVersion: options.toolVersion, runID: runID)
+                    try database.record(result, runID: runID)
+                    collected.withLock { state in
+                        state.results[position] = result
+                        if !drift.isEmpty { state.drift[result.specName] = drift }
+                    }
+                    progress(.finished(position: position + 1, total: total, result: result))
+                } catch {
+                    collected.withLock { $0.errors.append(error) }
+                    registry.stopAll()
+                    return
+                }
+            }
+        }
+        _ = Parallel.run(Array(repeating: worker, count: max(1, min(options.jobs, total))))
+
+        let state = collected.withLock { $0 }
+        let endedAt = Date().timeIntervalSince1970
+        if let error = state.errors.first {
+            try? database.markInterrupted(runID: runID, endedAt: endedAt)
+            throw error
+        }
+        let results = state.results.sorted { $0.key < $1.key }.map(\.value)
+        if registry.isStopping {
+            try database.markInterrupted(runID: runID, endedAt: endedAt)
+            info.endedAt = endedAt
+            info.interrupted = true
+            return CheckReport(runID: runID, runInfo: info, results: results, drift: state.drift, slowdowns: [], interrupted: true)
+        }
+        let slowdowns = try database.slowdowns().filter { $0.runID == runID }
+        var report = CheckReport(
+            runID: runID, runInfo: info, results: results, drift: state.drift, slowdowns: slowdowns, interrupted: false)
+        let passed = report.passed && (!options.failOnSlowdown || slowdowns.isEmpty)
+        try database.finishRun(id: runID, outcome: passed ? "passed" : "failed", endedAt: endedAt)
+        report.runInfo.endedAt = endedAt
+        report.runInfo.outcome = passed ? "passed" : "failed"
+        return report
+    }
+
+    /// Earlier runs where the same spec digest and tool version gave another control image.
+    /// A spec whose two controls differ has no stable digest to drift from, so it is exempt.
+    static func drift(of result: inout SpecResult, database: ResultsDatabase, toolVersion: String, runID: Int64) throws -> [DriftEntry] {
+        guard let control = result.builds.first(where: { $0.role == .control })?.imageDigest,
+              result.culprits != [SpecChecker.noVariationCulprit]
+        else { return [] }
+        let drift = try database.drift(for: result.specDigest, toolVersion: toolVersion, imageDigest: control, excludingRun: runID)
+        guard !drift.isEmpty else { return [] }
+        result.passed = false
+        let earlier = drift.map { "run \($0.runID) on \($0.host) gave \($0.imageDigest)" }.joined(separator: "; ")
+        result.explanation += "Digest drift: this run (\(runID)) gave \(control) for spec digest \(result.specDigest) "
+            + "with tool version \(toolVersion), but \(earlier).\n"
+        return drift
+    }
+}

@@ -1,0 +1,162 @@
+import Builder
+import Foundation
+
+/// One spec, checked: a control and an experiment build; when they differ, both rebuilt to
+/// files and compared, a second control to tell variation from plain nondeterminism, then one
+/// `bisect-<name>` build per variation to name the culprits.
+struct SpecChecker: Sendable {
+    var planner: BuildEnvironmentPlanner
+    var executor: BuildExecutor
+    var slots: BuildSlots
+    /// `--keep-artifacts`: every build of a spec goes to `<dir>/<spec>/<role>.tar`.
+    var keepArtifacts: String?
+    var onBuild: @Sendable (BuildRole) -> Void
+
+    static let noVariationCulprit = "(none: differs even without variation)"
+
+    func check(specPath: String, summary: SpecSummary, slot: String) -> SpecResult {
+        let expectation = Expectation(rawValue: summary.expectation) ?? .reproducible
+        var result = SpecResult(
+            specName: summary.name, specPath: specPath, specDigest: summary.inputDigest, expectation: expectation,
+            outcome: .buildError, passed: false)
+        let everything = Set(planner.activeNames)
+        let artifactDirectory = keepArtifacts.map { "\($0)/\(Self.safeName(summary.name))" }
+        if let artifactDirectory {
+            try? FileManager.default.createDirectory(atPath: artifactDirectory, withIntermediateDirectories: true)
+        }
+        func artifact(_ role: BuildRole) -> String? { artifactDirectory.map { "\($0)/\(role).tar" } }
+
+        let first = build([(.control, [], artifact(.control)), (.experiment, everything, artifact(.experiment))], specPath, slot)
+        let control = first[0], experiment = first[1]
+        result.builds = [control.result, experiment.result]
+        guard control.result.succeeded, experiment.result.succeeded else {
+            result.outcome = .buildError
+            result.explanation = [control.result.error, experiment.result.error].compactMap { $0 }.joined(separator: "\n")
+            return result
+        }
+        if control.result.imageDigest == experiment.result.imageDigest {
+            result.outcome = .reproducible
+            result.passed = expectation == .reproducible
+            result.explanation = "Reproducible: both builds gave \(control.result.imageDigest?.description ?? "?")"
+                + Self.variationNote(experiment.result) + "."
+            if !result.passed {
+                result.explanation += " The spec expects to be unreproducible, so the variations no longer catch what it plants."
+            }
+            return result
+        }
+
+        // They differ. Files to explain the difference from, and a second control meanwhile.
+        result.outcome = .unreproducible
+        result.passed = expectation == .unreproducible
+        var controlFile = control.archivePath
+        var experimentFile = experiment.archivePath
+        var temporaries: [String] = []
+        defer { for path in temporaries { try? FileManager.default.removeItem(atPath: path) } }
+        let secondControl: ExecutedBuild
+        if controlFile != nil && experimentFile != nil {
+            secondControl = build([(.secondControl, [], artifact(.secondControl))], specPath, slot)[0]
+        } else {
+            let controlPath = "\(planner.workRoot)/\(slot)-control-2.tar"
+            let experimentPath = "\(planner.workRoot)/\(slot)-experiment-again.tar"
+            temporaries = [controlPath, experimentPath]
+            let again = build(
+                [(.secondControl, [], controlPath), (BuildRole(rawValue: "experiment-again"), everything, experimentPath)],
+                specPath, slot)
+            secondControl = again[0]
+            controlFile = again[0].archivePath
+            experimentFile = again[1].archivePath
+        }
+        result.builds.append(secondControl.result)
+
+        if let controlFile, let experimentFile {
+            do {
+                result.differences = try ArchiveDiff.compare(control: controlFile, experiment: experimentFile)
+            } catch {
+                result.differences = []
+                result.explanation = "The outputs differ, but comparing them failed: \(error)\n"
+            }
+        }
+
+        if !secondControl.result.succeeded {
+            result.culprits = []
+            result.explanation += "The second control build failed, so the culprit is unknown: \(secondControl.result.error ?? "")\n"
+        } else if secondControl.result.imageDigest != control.result.imageDigest {
+            result.culprits = [Self.noVariationCulprit]
+        } else {
+            let names = planner.activeNames
+            let bisects = build(
+                names.map { (BuildRole.bisect($0.rawValue), [$0], artifact(.bisect($0.rawValue))) }, specPath, slot)
+            for (name, bisect) in zip(names, bisects) {
+                result.builds.append(bisect.result)
+                if bisect.result.succeeded && bisect.result.imageDigest != control.result.imageDigest {
+                    result.culprits.append(name.rawValue)
+                }
+            }
+            let failed = zip(names, bisects).filter { !$0.1.result.succeeded }.map(\.0.rawValue)
+            if !failed.isEmpty {
+                result.explanation += "bisect builds failed for \(failed.joined(separator: ", ")), so they could not be judged.\n"
+            }
+        }
+        result.explanation = Self.explainDifference(result, control: control.result, experiment: experiment.result)
+            + result.explanation
+        return result
+    }
+
+    private func build(
+        _ requests: [(BuildRole, Set<Variation.Name>, String?)], _ specPath: String, _ slot: String
+    ) -> [ExecutedBuild] {
+        let planner = self.planner, executor = self.executor, slots = self.slots, onBuild = self.onBuild
+        return Parallel.run(requests.map { request in
+            { @Sendable in
+                let (role, varied, file) = request
+                let plan = planner.plan(role: role, varied: varied, specPath: specPath, slot: "\(slot)-\(role)")
+                return slots.with {
+                    onBuild(role)
+                    return executor.run(plan, archivePath: file)
+                }
+            }
+        })
+    }
+
+    static func explainDifference(_ result: SpecResult, control: BuildResult, experiment: BuildResult) -> String {
+        var text = "Unreproducible: the control gave \(control.imageDigest?.description ?? "?") and the experiment "
+            + "\(experiment.imageDigest?.description ?? "?")\(variationNote(experiment)).\n"
+        if result.culprits == [noVariationCulprit] {
+            text += "Culprit: none: two control builds differ, so it differs even without variation.\n"
+        } else if result.culprits.isEmpty {
+            text += "Culprit: no single variation reproduces the difference; only their combination does.\n"
+        } else {
+            text += "Culprit: \(result.culprits.joined(separator: ", ")) (alone reproduces the difference).\n"
+        }
+        if !result.differences.isEmpty {
+            text += ArchiveDiff.explain(Array(result.differences.prefix(20)))
+            if result.differences.count > 20 { text += "… and \(result.differences.count - 20) more.\n" }
+        }
+        let values = experiment.variationValues.sorted { $0.key < $1.key }
+            .filter { experiment.variationsApplied.contains($0.key) }.map { "\($0.key)=\($0.value)" }
+        if !values.isEmpty { text += "Experiment values: \(values.joined(separator: "; "))\n" }
+        return text
+    }
+
+    static func variationNote(_ experiment: BuildResult) -> String {
+        var parts: [String] = []
+        if !experiment.variationsApplied.isEmpty {
+            parts.append("varied: \(experiment.variationsApplied.joined(separator: ", "))")
+        }
+        let skipped = experiment.variationsSkipped.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+        if !skipped.isEmpty { parts.append("skipped: \(skipped.joined(separator: ", "))") }
+        return parts.isEmpty ? "" : " (\(parts.joined(separator: "; ")))"
+    }
+
+    static func safeName(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+    }
+}
+
+extension SpecResult {
+    /// The difference that says most: an entry inside a layer, else a config key, else the first.
+    public var primaryDifference: Difference? {
+        differences.first { $0.path != nil && $0.layer?.hasPrefix("layer") == true }
+            ?? differences.first { $0.layer == "config" } ?? differences.first
+    }
+}

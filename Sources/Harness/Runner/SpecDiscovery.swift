@@ -1,0 +1,77 @@
+import Foundation
+
+public enum DiscoveryError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notFound(path: String)
+    case empty(path: String)
+    case badShard(text: String)
+
+    public var description: String {
+        switch self {
+        case let .notFound(path): "\(path): no such spec file or corpus folder"
+        case let .empty(path): "\(path): the folder holds no *.json spec and no */spec.json"
+        case let .badShard(text): "--shard \"\(text)\" must be K/N with 1 ≤ K ≤ N (for example 2/4)"
+        }
+    }
+}
+
+/// `--shard K/N`: this machine takes the specs whose index mod N is K-1.
+public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    public init(parsing text: String) throws(DiscoveryError) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
+            throw .badShard(text: text)
+        }
+        self.init(index: k, count: n)
+    }
+
+    public func selects(_ position: Int) -> Bool { position % count == index - 1 }
+    public var description: String { "\(index)/\(count)" }
+}
+
+public enum SpecDiscovery {
+    /// Spec files, absolute, in a stable order: a file is taken as is; a folder gives its
+    /// `*.json` files and `*/spec.json`, sorted by path so shards split the same way everywhere.
+    public static func find(_ arguments: [String], shard: Shard? = nil) throws -> [String] {
+        let fm = FileManager.default
+        var found: [String] = []
+        for argument in arguments {
+            let path = absolute(argument)
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DiscoveryError.notFound(path: argument) }
+            guard isDirectory.boolValue else {
+                found.append(path)
+                continue
+            }
+            var specs: [String] = []
+            for entry in (try? fm.contentsOfDirectory(atPath: path)) ?? [] where !entry.hasPrefix(".") {
+                let child = path + "/" + entry
+                var childIsDirectory: ObjCBool = false
+                _ = fm.fileExists(atPath: child, isDirectory: &childIsDirectory)
+                if childIsDirectory.boolValue {
+                    if fm.fileExists(atPath: child + "/spec.json") { specs.append(child + "/spec.json") }
+                } else if entry.hasSuffix(".json") {
+                    specs.append(child)
+                }
+            }
+            guard !specs.isEmpty else { throw DiscoveryError.empty(path: argument) }
+            found += specs.sorted()
+        }
+        var seen = Set<String>()
+        let unique = found.filter { seen.insert($0).inserted }
+        guard let shard else { return unique }
+        return unique.enumerated().filter { shard.selects($0.offset) }.map(\.element)
+    }
+
+    static func absolute(_ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return URL(fileURLWithPath: joined).standardizedFileURL.path
+    }
+}

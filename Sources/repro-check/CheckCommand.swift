@@ -1,0 +1,199 @@
+import ArgumentParser
+import Builder
+import Dispatch
+import Foundation
+import Harness
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Build every spec twice in varied environments and prove the archives are byte-identical.",
+        discussion: """
+            Exits 0 when every spec meets its expectation, 1 when one does not or a digest drifted, \
+            2 for usage or spec errors, 130 when interrupted.
+            """
+    )
+
+    @Argument(help: "Spec files, or corpus folders holding *.json specs or */spec.json.")
+    var specs: [String] = ["Corpus"]
+
+    @Option(name: .customLong("db"), help: "The results database.")
+    var database = "reports/repro.sqlite"
+
+    @Option(name: .customLong("vary"), help: "Variations as reprotest spells them: -time,+umask, @none, @all.")
+    var vary: [String] = []
+
+    @Option(name: .customLong("jobs"), help: "Builds to run at once (the two builds of one spec may run together).")
+    var jobs: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    @Option(name: .customLong("junit"), help: "Write JUnit XML (one testcase per spec) to FILE.")
+    var junit: String?
+
+    @Option(name: .customLong("json"), help: "Write a machine-readable summary to FILE.")
+    var json: String?
+
+    @Option(name: .customLong("shard"), help: "Check only shard K of N (specs whose index mod N is K-1).")
+    var shard: String?
+
+    @Option(name: .customLong("keep-artifacts"), help: "Keep every build's archive under DIR/<spec>/<role>.tar.")
+    var keepArtifacts: String?
+
+    @Flag(name: .customLong("fail-on-slowdown"), help: "Fail when a build is over 1.25x its median of the last 5 runs.")
+    var failOnSlowdown = false
+
+    @Option(name: .customLong("builder"), help: .hidden)
+    var builder: String?
+
+    func validate() throws {
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let selection: VariationSelection
+        let specPaths: [String]
+        do {
+            selection = try VariationSelection.parse(vary)
+            specPaths = try SpecDiscovery.find(specs, shard: try shard.map { try Shard(parsing: $0) })
+        } catch let error as VariationSelectionError {
+            throw UsageError(error.description)
+        } catch let error as DiscoveryError {
+            throw UsageError(error.description)
+        }
+        let summaries = try CheckRunner.summaries(of: specPaths)
+
+        let options = CheckOptions(
+            specs: specPaths, databasePath: database, selection: selection, jobs: jobs,
+            keepArtifacts: keepArtifacts.map { SpecDiscoveryPath.absolute($0) }, failOnSlowdown: failOnSlowdown,
+            builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? Self.runningExecutable(),
+            toolVersion: ToolVersion.string, gitCommit: Self.gitCommit(), host: HostFacts.gethostname(),
+            optionsJSON: optionsJSON(selection: selection))
+        let registry = ChildRegistry()
+        let runner = CheckRunner(options: options, registry: registry)
+
+        // SIGINT/SIGTERM arrive on a dispatch source rather than a C handler, so stopping the
+        // children and marking the run happen in ordinary code, with no global state.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { registry.stopAll() }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+
+        let display = CheckProgress(terminal: isatty(2) != 0)
+        let report = try runner.run(summaries: summaries, startedAt: Date().timeIntervalSince1970) { display.show($0) }
+        display.done()
+
+        if let junit { try Self.writeReplacing(JUnitReport.render(report.results, runInfo: report.runInfo), to: junit) }
+        if let json {
+            try Self.writeReplacing(try JSONSummary.render(report.results, runInfo: report.runInfo, runID: report.runID), to: json)
+        }
+        for slowdown in report.slowdowns {
+            FileHandleStderr.write(
+                "slowdown: \(slowdown.specName) took \(slowdown.wallMilliseconds) ms, "
+                    + String(format: "%.2f", slowdown.ratio) + "× its median of \(Int(slowdown.medianMilliseconds)) ms\n")
+        }
+        if report.interrupted {
+            FileHandleStderr.write("repro-check: interrupted; run \(report.runID) is marked interrupted in \(database)\n")
+            throw ExitCode(130)
+        }
+        let failed = report.results.filter { !$0.passed }.count
+        FileHandleStderr.write(
+            "\(report.results.count - failed) of \(report.results.count) specs passed (run \(report.runID), \(database))\n")
+        if !report.passed || (failOnSlowdown && !report.slowdowns.isEmpty) { throw ExitCode(1) }
+    }
+
+    private func optionsJSON(selection: VariationSelection) -> String {
+        let object: [String: Any] = [
+            "specs": specs, "vary": vary, "variations": selection.sortedNames.map(\.rawValue), "jobs": jobs,
+            "shard": shard ?? NSNull(), "keepArtifacts": keepArtifacts ?? NSNull(), "failOnSlowdown": failOnSlowdown,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func runningExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    static func gitCommit() -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "rev-parse", "HEAD"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+
+    /// Temporary name then rename, so CI never uploads half a file.
+    static func writeReplacing(_ text: String, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            throw UsageError("\(path): cannot be written: \(error.localizedDescription)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw UsageError("\(path): cannot be written: \(reason)")
+        }
+    }
+}
+
+enum SpecDiscoveryPath {
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}
+
+/// On a terminal, one rewritten status line (spec i of n, build role); otherwise one plain
+/// line per finished spec, so CI logs read top to bottom.
+final class CheckProgress: Sendable {
+    let terminal: Bool
+    init(terminal: Bool) { self.terminal = terminal }
+
+    func show(_ event: CheckEvent) {
+        switch event {
+        case let .skipped(reasons):
+            for (name, reason) in reasons.sorted(by: { $0.key < $1.key }) {
+                FileHandleStderr.write("skipping variation \(name): \(reason)\n")
+            }
+        case let .building(position, total, spec, role):
+            if terminal { FileHandleStderr.write("\r\u{1B}[Kspec \(position) of \(total): \(spec): \(role) build") }
+        case let .finished(position, total, result):
+            FileHandleStderr.write((terminal ? "\r\u{1B}[K" : "") + Self.line(result, position: position, total: total) + "\n")
+        }
+    }
+
+    func done() {
+        if terminal { FileHandleStderr.write("\r\u{1B}[K") }
+    }
+
+    static func line(_ result: SpecResult, position: Int, total: Int) -> String {
+        var text = "\(result.passed ? "PASS" : "FAIL") [\(position)/\(total)] \(result.specName): \(result.outcome.rawValue)"
+        if result.outcome.rawValue != result.expectation.rawValue && result.outcome != .buildError {
+            text += " (expected \(result.expectation.rawValue))"
+        }
+        if !result.culprits.isEmpty { text += "; culprits: \(result.culprits.joined(separator: ", "))" }
+        if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
+        if result.outcome == .buildError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
+        if result.explanation.contains("Digest drift") { text += "; digest drift" }
+        return text
+    }
+}

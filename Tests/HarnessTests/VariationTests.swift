@@ -1,0 +1,132 @@
+import Builder
+import Foundation
+@testable import Harness
+import Testing
+
+@Suite("Variations")
+struct VariationTests {
+    static let root = HostFacts(
+        uid: 0, gid: 0, cpuCount: 4, hostname: "buildhost", architecture: "x86_64", path: "/usr/bin:/bin",
+        hasFUSE: true, libfaketime: "/usr/lib/faketime/libfaketime.so.1",
+        tools: Dictionary(uniqueKeysWithValues: HostFacts.toolNames.map { ($0, "/usr/bin/\($0)") }),
+        zoneinfo: ["Pacific/Kiritimati"])
+
+    @Test("parses -time,+umask starting from every variation")
+    func minusAndPlus() throws {
+        let selection = try VariationSelection.parse(["-time,+umask"])
+        #expect(selection.enabled == Set(Variation.Name.allCases).subtracting([.time]))
+    }
+
+    @Test("parses @none, then adds what follows, reading several --vary options in order")
+    func noneThenAdd() throws {
+        #expect(try VariationSelection.parse(["@none"]).enabled.isEmpty)
+        #expect(try VariationSelection.parse(["@none,+time", "domain_host"]).enabled == [.time, .domainHost])
+        #expect(try VariationSelection.parse(["@none", "@all", "-aslr"]).enabled.count == Variation.Name.allCases.count - 1)
+    }
+
+    @Test("rejects an unknown name, an empty item and a value, naming the item")
+    func rejectsMistakes() {
+        #expect(throws: VariationSelectionError.unknown(item: "-tme", known: Variation.Name.allCases.map(\.rawValue))) {
+            try VariationSelection.parse(["-tme"])
+        }
+        #expect(throws: VariationSelectionError.emptyItem(spec: "time,,umask")) { try VariationSelection.parse(["time,,umask"]) }
+        #expect(throws: VariationSelectionError.valuesUnsupported(item: "+time=+1y")) { try VariationSelection.parse(["+time=+1y"]) }
+    }
+
+    @Test("records a variation that cannot be applied as skipped with its reason, never dropping it")
+    func skippedWithReason() {
+        var host = Self.root
+        host.uid = 1000
+        host.tools["taskset"] = nil
+        host.hasFUSE = false
+        let planner = BuildEnvironmentPlanner(host: host, selection: .all, builder: "/b", workRoot: "/w")
+        #expect(planner.skipped["user_group"] == "needs root (running as uid 1000)")
+        #expect(planner.skipped["domain_host"] == "needs root (running as uid 1000)")
+        #expect(planner.skipped["num_cpus"] == "taskset is not installed")
+        #expect(planner.skipped["fileordering"]?.isEmpty == false)
+        let plan = planner.plan(role: .experiment, varied: Set(Variation.Name.allCases), specPath: "/c/s/spec.json", slot: "0")
+        #expect(plan.skipped == planner.skipped)
+        #expect(!plan.applied.contains("user_group") && plan.applied.contains("time"))
+    }
+
+    @Test("a control build gets the baseline; the experiment every experiment value, recorded")
+    func controlAndExperiment() {
+        let planner = BuildEnvironmentPlanner(host: Self.root, selection: .all, builder: "/b", workRoot: "/w")
+        let control = planner.plan(role: .control, varied: [], specPath: "/c/s/spec.json", slot: "0")
+        #expect(control.applied.isEmpty && control.steps.isEmpty)
+        #expect(control.environment["TZ"] == "UTC" && control.environment["HOME"] == "/nonexistent-first")
+        #expect(control.argv.suffix(3) == ["/b", "build", "/c/s/spec.json"])
+        #expect(control.argv.contains("-R"), "ASLR is off in the control")
+        #expect(!control.argv.contains { $0.hasPrefix("LD_PRELOAD") })
+
+        let experiment = planner.plan(role: .experiment, varied: Set(Variation.Name.allCases), specPath: "/c/s/spec.json", slot: "0")
+        #expect(experiment.applied.count == Variation.Name.allCases.count)
+        #expect(experiment.environment["TZ"] == "Pacific/Kiritimati" && experiment.environment["LC_ALL"] == "fr_CH.UTF-8")
+        #expect(experiment.environment["PATH"] == "/bin:/usr/bin")
+        #expect(experiment.argv.contains("--reuid=65534") && experiment.argv.contains("--uname-2.6"))
+        #expect(experiment.argv.contains("LD_PRELOAD=/usr/lib/faketime/libfaketime.so.1"))
+        #expect(experiment.argv.last == "\(experiment.workingDirectory)/spec.json")
+        #expect(experiment.workingDirectory.hasPrefix("/w/0/build-path/"))
+        #expect(experiment.values["build_path"] == experiment.workingDirectory)
+        #expect(experiment.values["num_cpus"] == "0" && control.values["num_cpus"] == "0-3")
+    }
+
+    @Test("a bisect build varies exactly one thing")
+    func bisectVariesOne() {
+        let planner = BuildEnvironmentPlanner(host: Self.root, selection: .all, builder: "/b", workRoot: "/w")
+        let control = planner.plan(role: .control, varied: [], specPath: "/c/s/spec.json", slot: "0")
+        let bisect = planner.plan(role: .bisect("home"), varied: [.home], specPath: "/c/s/spec.json", slot: "0")
+        #expect(bisect.applied == ["home"])
+        #expect(bisect.argv == control.argv)
+        var expected = control.environment
+        expected["HOME"] = "/nonexistent-second"
+        #expect(bisect.environment == expected)
+    }
+
+    @Test("user_group without build_path keeps the path: a copy owned by the uid is mounted over it")
+    func userGroupKeepsPath() {
+        let planner = BuildEnvironmentPlanner(host: Self.root, selection: .all, builder: "/b", workRoot: "/w")
+        let plan = planner.plan(role: .bisect("user_group"), varied: [.userGroup], specPath: "/c/s/spec.json", slot: "0")
+        #expect(plan.workingDirectory == "/c/s")
+        #expect(plan.argv.contains("--mount") && plan.argv.contains("/c/s"))
+        guard case let .copy(from, _, owner)? = plan.steps.first else {
+            Issue.record("expected a copy step, got \(plan.steps)")
+            return
+        }
+        #expect(from == "/c/s" && owner?.uid == 65534)
+    }
+}
+
+@Suite("Spec discovery")
+struct SpecDiscoveryTests {
+    @Test("finds *.json and */spec.json sorted, and shards by index mod N")
+    func discoveryAndShards() throws {
+        let root = NSTemporaryDirectory() + "repro-check-discovery-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for folder in ["b", "d", "empty"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(folder)", withIntermediateDirectories: true)
+        }
+        for file in ["a.json", "b/spec.json", "c.json", "d/spec.json", "notes.txt"] {
+            try Data("{}".utf8).write(to: URL(fileURLWithPath: "\(root)/\(file)"))
+        }
+        let all = try SpecDiscovery.find([root])
+        #expect(all.map { String($0.dropFirst(root.count + 1)) } == ["a.json", "b/spec.json", "c.json", "d/spec.json"])
+        let first = try SpecDiscovery.find([root], shard: try Shard(parsing: "1/2"))
+        let second = try SpecDiscovery.find([root], shard: try Shard(parsing: "2/2"))
+        #expect(first == [all[0], all[2]] && second == [all[1], all[3]])
+        #expect(throws: DiscoveryError.badShard(text: "0/2")) { try Shard(parsing: "0/2") }
+        #expect(throws: DiscoveryError.empty(path: "\(root)/empty")) { try SpecDiscovery.find(["\(root)/empty"]) }
+    }
+
+    @Test("reads a spec's name and expectation, digesting its bytes")
+    func summary() throws {
+        let path = NSTemporaryDirectory() + "repro-check-summary-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let text = #"{"name": "hello", "expect": "unreproducible"}"#
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let summary = try ImageSpec.summary(ofSpecAt: path)
+        #expect(summary == SpecSummary(name: "hello", expectation: "unreproducible", inputDigest: Digest.of(Array(text.utf8))))
+        try Data(#"{"expect": "sometimes"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: SpecError.self) { try ImageSpec.summary(ofSpecAt: path) }
+    }
+}
