@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import Synchronization
 
@@ -97,19 +98,29 @@ public struct ImageArchiveWriter: Sendable {
         let group = DispatchGroup()
         let progress = self.progress
         let done = Atomic<Int>(0)
-        group.enter()
-        DispatchQueue.global().async {
-            DispatchQueue.concurrentPerform(iterations: order.count) { position in
-                let index = order[position]
-                guard !board.isCancelled else {
-                    board.publish(index, .failure(TarWriterError.alreadyFailed))
-                    return
+        let next = Atomic<Int>(0)
+        // Dedicated threads, not GCD's pool: under `taskset -c 0` the pool may be one thread
+        // wide, and that thread is the one waiting for these results.
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, order.count))
+        for _ in 0..<workers {
+            group.enter()
+            let thread = Thread {
+                while true {
+                    let position = next.add(1, ordering: .relaxed).oldValue
+                    guard position < order.count else { break }
+                    let index = order[position]
+                    guard !board.isCancelled else {
+                        board.publish(index, .failure(TarWriterError.alreadyFailed))
+                        continue
+                    }
+                    let outcome = Result<Measured, any Error> { try Self.measure(layers[index], index: index) }
+                    board.publish(index, outcome)
+                    progress?(.measured(layer: done.add(1, ordering: .relaxed).newValue, of: layers.count))
                 }
-                let outcome = Result<Measured, any Error> { try Self.measure(layers[index], index: index) }
-                board.publish(index, outcome)
-                progress?(.measured(layer: done.add(1, ordering: .relaxed).newValue, of: layers.count))
+                group.leave()
             }
-            group.leave()
+            thread.stackSize = 1 << 20
+            thread.start()
         }
         return group
     }

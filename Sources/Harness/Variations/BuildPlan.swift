@@ -93,7 +93,11 @@ public struct BuildEnvironmentPlanner: Sendable {
         func value(_ name: Variation.Name) -> String? {
             active.first { $0.name == name }.map { isVaried(name) ? $0.experiment : $0.control }
         }
-        let specDirectory = Self.directory(of: specPath)
+        // A corpus spec (`<corpus>/<name>/spec.json`) may share inputs with its siblings (a
+        // common store, a base image), so the whole corpus moves with it; a loose `*.json` spec
+        // moves with its own folder.
+        var specDirectory = Self.directory(of: specPath)
+        if Self.lastComponent(specPath) == "spec.json" { specDirectory = Self.directory(of: specDirectory) }
         let specFile = String(specPath.dropFirst(specDirectory.count).drop { $0 == "/" })
         var values: [String: String] = [:]
         for variation in active { values[variation.name.rawValue] = value(variation.name) }
