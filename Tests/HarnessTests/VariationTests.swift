@@ -65,7 +65,8 @@ struct VariationTests {
         #expect(experiment.environment["PATH"] == "/bin:/usr/bin")
         #expect(experiment.argv.contains("--reuid=65534") && experiment.argv.contains("--uname-2.6"))
         #expect(experiment.argv.contains("LD_PRELOAD=/usr/lib/faketime/libfaketime.so.1"))
-        #expect(experiment.argv.last == "\(experiment.workingDirectory)/spec.json")
+        // A corpus spec moves with its whole corpus (siblings may share a store).
+        #expect(experiment.argv.last == "\(experiment.workingDirectory)/s/spec.json")
         #expect(experiment.workingDirectory.hasPrefix("/w/0/build-path/"))
         #expect(experiment.values["build_path"] == experiment.workingDirectory)
         #expect(experiment.values["num_cpus"] == "0" && control.values["num_cpus"] == "0-3")
@@ -87,13 +88,13 @@ struct VariationTests {
     func userGroupKeepsPath() {
         let planner = BuildEnvironmentPlanner(host: Self.root, selection: .all, builder: "/b", workRoot: "/w")
         let plan = planner.plan(role: .bisect("user_group"), varied: [.userGroup], specPath: "/c/s/spec.json", slot: "0")
-        #expect(plan.workingDirectory == "/c/s")
-        #expect(plan.argv.contains("--mount") && plan.argv.contains("/c/s"))
+        #expect(plan.workingDirectory == "/c")
+        #expect(plan.argv.contains("--mount") && plan.argv.contains("/c"))
         guard case let .copy(from, _, owner)? = plan.steps.first else {
             Issue.record("expected a copy step, got \(plan.steps)")
             return
         }
-        #expect(from == "/c/s" && owner?.uid == 65534)
+        #expect(from == "/c" && owner?.uid == 65534)
     }
 }
 
@@ -118,15 +119,23 @@ struct SpecDiscoveryTests {
         #expect(throws: DiscoveryError.empty(path: "\(root)/empty")) { try SpecDiscovery.find(["\(root)/empty"]) }
     }
 
-    @Test("reads a spec's name and expectation, digesting its bytes")
+    @Test("reads a spec's name and expectation; its input digest follows the store's content, not its umask")
     func summary() throws {
-        let path = NSTemporaryDirectory() + "repro-check-summary-\(UUID().uuidString).json"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let text = #"{"name": "hello", "expect": "unreproducible"}"#
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        let summary = try ImageSpec.summary(ofSpecAt: path)
-        #expect(summary == SpecSummary(name: "hello", expectation: "unreproducible", inputDigest: Digest.of(Array(text.utf8))))
-        try Data(#"{"expect": "sometimes"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        let root = NSTemporaryDirectory() + "repro-check-summary-\(UUID().uuidString)"
+        let fm = FileManager.default
+        defer { try? fm.removeItem(atPath: root) }
+        let storePath = root + "/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-a"
+        try fm.createDirectory(atPath: storePath, withIntermediateDirectories: true)
+        try Data("one".utf8).write(to: URL(fileURLWithPath: storePath + "/f"))
+        let path = root + "/spec.json"
+        try Data(#"{"name": "hello", "expect": "unreproducible"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        let first = try ImageSpec.summary(ofSpecAt: path)
+        #expect(first.name == "hello" && first.expectation == "unreproducible")
+        chmod(storePath + "/f", 0o664)
+        #expect(try ImageSpec.summary(ofSpecAt: path).inputDigest == first.inputDigest)
+        try Data("two".utf8).write(to: URL(fileURLWithPath: storePath + "/f"))
+        #expect(try ImageSpec.summary(ofSpecAt: path).inputDigest != first.inputDigest)
+        try Data(#"{"name": "x", "expect": "sometimes"}"#.utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: SpecError.self) { try ImageSpec.summary(ofSpecAt: path) }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Harness
 
 /// A stand-in for `repro-check build`, passed to `check --builder`: it streams a small valid
-/// docker-archive whose one file (`etc/value`) holds what the spec's `"plant"` key names, so
+/// docker-archive whose one file (`etc/value`) holds what the spec's `"tag"` names, so
 /// each test plants exactly one kind of nondeterminism. Everything else is pinned (sorted,
 /// mtime 1, owner 0, modes normalised), as the real builder pins it.
 struct PlantedCorpus {
@@ -15,7 +15,7 @@ struct PlantedCorpus {
         #!/bin/sh
         set -eu
         spec="$2"
-        plant=$(sed -n 's/.*"plant": *"\([a-z_]*\)".*/\1/p' "$spec")
+        plant=$(sed -n 's/.*"tag": *"\([a-z_]*\)".*/\1/p' "$spec")
         value=fixed
         case "$plant" in
           clock) value=$(date +%Y) ;;
@@ -58,7 +58,7 @@ struct PlantedCorpus {
     func addSpec(_ name: String, plant: String, expect: String? = nil) throws -> String {
         let folder = corpus + "/" + name
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var json = "{\"name\": \"\(name)\", \"plant\": \"\(plant)\""
+        var json = "{\"name\": \"\(name)\", \"tag\": \"\(plant)\""
         if let expect { json += ", \"expect\": \"\(expect)\"" }
         json += "}\n"
         try json.write(toFile: folder + "/spec.json", atomically: true, encoding: .utf8)

@@ -26,6 +26,11 @@ extension ImageSpec {
         if let graph { add("graph \(try fileDigest(graph))") }
         if let fromImage { add("fromImage \(try fileDigest(fromImage))") }
         let buffer = CopyBuffer(size: 1 << 16)
+        // A spec without a store folder cannot build, but it still has an identity.
+        guard FileSystem.exists(Array(store.utf8)) else {
+            add("store absent")
+            return Digest(bytes: hasher.finalize())
+        }
         try StoreWalk.forEach(root: Array(store.utf8)) { entry in
             let name = String(decoding: entry.relative, as: UTF8.self)
             // Only the executable bit: builds canonicalise modes, and a checkout's umask must not
