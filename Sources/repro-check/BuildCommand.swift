@@ -74,11 +74,5 @@ enum SpecBuild {
 
 func readFile(_ path: String) throws -> [UInt8] {
     var source = try FileSource(path: path)
-    var bytes: [UInt8] = []
-    while true {
-        let chunk = try source.readUpTo(1 << 16)
-        if chunk.isEmpty { break }
-        bytes += chunk
-    }
-    return bytes
+    return try source.readAll()
 }

@@ -71,12 +71,7 @@ public struct FakerootState: Sendable, Equatable {
 
     public static func load(path: String) throws -> FakerootState {
         var source = try FileSource(path: path)
-        var bytes: [UInt8] = []
-        while true {
-            let chunk = try source.readUpTo(1 << 16)
-            if chunk.isEmpty { break }
-            bytes += chunk
-        }
+        let bytes = try source.readAll()
         return try FakerootState(parsing: String(decoding: bytes, as: UTF8.self), file: path)
     }
 

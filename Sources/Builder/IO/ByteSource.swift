@@ -27,6 +27,16 @@ extension ByteSource {
         return out
     }
 
+    /// Everything left in the stream, for small files (confs, specs, fakeroot state).
+    public mutating func readAll() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = try readUpTo(1 << 16)
+            if chunk.isEmpty { return bytes }
+            bytes += chunk
+        }
+    }
+
     /// Discards `count` bytes, failing if the stream ends first.
     public mutating func skip(_ count: UInt64, buffer: CopyBuffer) throws {
         var remaining = count
@@ -99,9 +109,10 @@ public final class FileSource: ByteSource {
     }
 }
 
-/// Streaming gzip decompression with zlib, accepting concatenated members as gzip(1) does.
+/// Pull-style gzip decompression (a reader asks for bytes), over the same zlib stream state
+/// that `GunzipSink` pushes through; concatenated members are accepted as gzip(1) does.
 final class Inflater {
-    private var stream = z_stream()
+    private let state: InflateState
     private var input: UnsafeMutableRawBufferPointer
     private var inputEnd = false
     private var finished = false
@@ -109,54 +120,42 @@ final class Inflater {
 
     init(label: String) throws {
         self.label = label
+        state = try InflateState(label: label)
         input = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-        // 16 + MAX_WBITS selects the gzip wrapper.
-        let rc = inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else { throw ArchiveError.corrupt(label, "zlib could not start (\(rc))") }
     }
 
-    deinit {
-        inflateEnd(&stream)
-        input.deallocate()
+    deinit { input.deallocate() }
+
+    private func refill(_ source: (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+        guard state.stream.avail_in == 0, !inputEnd else { return }
+        let got = try source(input)
+        if got == 0 {
+            inputEnd = true
+        } else {
+            state.stream.next_in = input.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            state.stream.avail_in = uInt(got)
+        }
     }
 
-    func read(into buffer: UnsafeMutableRawBufferPointer, refill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Int {
+    func read(into buffer: UnsafeMutableRawBufferPointer, refill source: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Int {
         guard buffer.count > 0 else { return 0 }
         while !finished {
-            if stream.avail_in == 0 && !inputEnd {
-                let got = try refill(input)
-                if got == 0 {
-                    inputEnd = true
-                } else {
-                    stream.next_in = input.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                    stream.avail_in = uInt(got)
-                }
-            }
-            stream.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            stream.avail_out = uInt(buffer.count)
-            let rc = inflate(&stream, Z_NO_FLUSH)
-            let produced = buffer.count - Int(stream.avail_out)
+            try refill(source)
+            state.stream.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            state.stream.avail_out = uInt(buffer.count)
+            let rc = inflate(&state.stream, Z_NO_FLUSH)
+            let produced = buffer.count - Int(state.stream.avail_out)
             switch rc {
             case Z_STREAM_END:
                 // Another gzip member may follow; anything else after the end is ignored.
-                if stream.avail_in > 0 || !inputEnd {
-                    if stream.avail_in == 0 {
-                        let got = try refill(input)
-                        if got == 0 { inputEnd = true } else {
-                            stream.next_in = input.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                            stream.avail_in = uInt(got)
-                        }
-                    }
-                    if stream.avail_in > 0, stream.next_in.pointee == 0x1F {
-                        inflateReset(&stream)
-                    } else {
-                        finished = true
-                    }
+                try refill(source)
+                if state.stream.avail_in > 0, state.stream.next_in.pointee == 0x1F {
+                    inflateReset(&state.stream)
                 } else {
                     finished = true
                 }
             case Z_OK, Z_BUF_ERROR:
-                if produced == 0 && inputEnd && stream.avail_in == 0 {
+                if produced == 0 && inputEnd && state.stream.avail_in == 0 {
                     throw ArchiveError.truncated(label)
                 }
             default:

@@ -55,29 +55,9 @@ enum ReportFormat {
     /// (no formatter, no locale, no time zone database).
     static func utc(_ seconds: Double, separator: String = " ", suffix: String = "Z") -> String {
         guard seconds.isFinite else { return "?" }
-        let total = Int64(seconds.rounded(.down))
-        let days = floorDiv(total, 86_400)
-        let secondsOfDay = total - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))\(separator)"
-            + "\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay % 3600 / 60, 2)):\(pad(secondsOfDay % 60, 2))\(suffix)"
-    }
-
-    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : -((-a + b - 1) / b)
-    }
-
-    /// Howard Hinnant's days-from-civil inverse.
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = floorDiv(z, 146_097)
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let time = PythonDateTime.fromEpoch(microseconds: Int(seconds.rounded(.down)) * 1_000_000)
+        return "\(pad(Int64(time.year), 4))-\(pad(Int64(time.month), 2))-\(pad(Int64(time.day), 2))\(separator)"
+            + "\(pad(Int64(time.hour), 2)):\(pad(Int64(time.minute), 2)):\(pad(Int64(time.second), 2))\(suffix)"
     }
 
     private static func pad(_ value: Int64, _ width: Int) -> String {
