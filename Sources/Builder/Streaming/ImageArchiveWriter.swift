@@ -100,8 +100,9 @@ public struct ImageArchiveWriter: Sendable {
         let done = Atomic<Int>(0)
         let next = Atomic<Int>(0)
         // Dedicated threads, not GCD's pool: under `taskset -c 0` the pool may be one thread
-        // wide, and that thread is the one waiting for these results.
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, order.count))
+        // wide, and that thread is the one waiting for these results. At most four, so memory
+        // (about 5 MiB of buffers per worker) stays bounded on a many-core host.
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, order.count, Self.maximumWorkers))
         for _ in 0..<workers {
             group.enter()
             let thread = Thread {
@@ -124,6 +125,8 @@ public struct ImageArchiveWriter: Sendable {
         }
         return group
     }
+
+    static let maximumWorkers = 4
 
     private static func estimatedCost(_ layer: any Layer) -> UInt64 {
         switch layer {
