@@ -139,9 +139,16 @@ public struct PythonDateTime: Equatable, Sendable, CustomStringConvertible {
     /// `int(dt.timestamp())`: whole seconds since the epoch, truncated toward zero. A naive time
     /// is taken as UTC: the reference would use the host's time zone, which is exactly the kind
     /// of ambient input a reproducible build must not read.
+    ///
+    /// `timestamp()` is the microseconds divided by 10**6 as a correctly rounded float, so far
+    /// from 1970 a fraction such as .999999 rounds up to the next second before `int()`
+    /// truncates. Parsing the exact decimal gives that same correctly rounded float.
     public var epochSeconds: Int {
         let micros = epochMicroseconds
-        return Int(micros / 1_000_000)  // Swift's division truncates toward zero, like int().
+        let magnitude = micros.magnitude
+        let exact = (micros < 0 ? "-" : "") + String(magnitude / 1_000_000) + "." + pad(Int(magnitude % 1_000_000), 6)
+        guard let seconds = Double(exact) else { return micros / 1_000_000 }
+        return Int(seconds)  // Truncates toward zero, like int().
     }
 
     public var epochMicroseconds: Int {

@@ -53,19 +53,36 @@ public struct StoreIndex: Sendable {
         return contains(path) ? path : nil
     }
 
-    /// Store paths named anywhere in a string (`/nix/store/<hash>-…`), as Nix finds the
-    /// references of a derivation's attributes; only paths of this store count.
+    /// Store paths named anywhere in a string (`/nix/store/<hash>-…`); only paths of this store
+    /// count. Nix finds the references of a derivation's attributes by their hash part, so
+    /// whatever follows the 32 hash characters (`/`, `;`, `,`, `)`, a tab…) does not matter.
     public func references(inText text: String) -> [String] {
         var found: [String] = []
         let prefix = storeDir + "/"
         var rest = Substring(text)
         while let range = rest.range(of: prefix) {
             let after = rest[range.upperBound...]
-            let name = after.prefix { $0 != "/" && $0 != "\"" && $0 != " " && $0 != ":" && $0 != "'" && $0 != "\n" }
-            if let path = resolve(String(name)) { found.append(path) }
+            let hash = Array(after.utf8.prefix(32))
+            if hash.count == 32 { found += paths(withHash: hash) }
             rest = after
         }
         return found
+    }
+
+    /// The image paths `<storeDir>/<hash>-…`, found by binary search in the sorted list.
+    func paths(withHash hash: [UInt8]) -> [String] {
+        let key = Array((storeDir + "/").utf8) + hash + [UInt8(ascii: "-")]
+        var low = 0, high = imagePaths.count
+        while low < high {
+            let mid = (low + high) / 2
+            if [UInt8](imagePaths[mid].utf8).lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
+        }
+        var matches: [String] = []
+        while low < imagePaths.count, imagePaths[low].utf8.starts(with: key) {
+            matches.append(imagePaths[low])
+            low += 1
+        }
+        return matches
     }
 
     public func references(inJSON value: JSONValue) -> [String] {

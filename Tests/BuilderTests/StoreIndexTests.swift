@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import Builder
+
+@Suite("StoreIndex")
+struct StoreIndexTests {
+    static let bash = "l9r346p3d25vs4g5v37f3r3f28js97kb-bash-5.2"
+    static let coreutils = "6cp643dzvlxxpkgbg5kzmwj47sam9zs2-coreutils-9.4"
+    static let hello = "4lmnzx45iy43kwjqn1xna7z3dj8grrz5-hello-2.12.1"
+    /// A well-formed name that is not in the store.
+    static let absent = "awri8visnqf95b9ff0zbhj09spl83xrr-absent-1.0"
+
+    /// A store folder holding bash (a directory), coreutils (a file) and hello (a symlink).
+    private static func withStore(storeDir: String = "/nix/store", _ body: (StoreIndex) throws -> Void) throws {
+        let root = try FixtureStore.temporaryDirectory("store-index")
+        defer { FixtureStore.remove(root) }
+        try FileManager.default.createDirectory(atPath: root + "/" + bash + "/bin", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: root + "/" + coreutils, contents: Data("x".utf8)))
+        try FileManager.default.createSymbolicLink(atPath: root + "/" + hello, withDestinationPath: bash)
+        try body(try StoreIndex(hostRoot: root, storeDir: storeDir))
+    }
+
+    @Test(
+        "accepts names of 32 nix-base32 characters, a dash and a name",
+        arguments: [bash, coreutils, "00000000000000000000000000000000-x", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-a.b+c_d=e?f"]
+    )
+    func validNames(name: String) {
+        #expect(StoreIndex.isStorePathName(name))
+    }
+
+    @Test(
+        "rejects names without a valid hash, dash or name",
+        arguments: [
+            "l9r346p3d25vs4g5v37f3r3f28js97kb-", "l9r346p3d25vs4g5v37f3r3f28js97kb", "l9r346p3d25vs4g5v37f3r3f28js97k-bash",
+            "l9r346p3d25vs4g5v37f3r3f28js97kbb-bash", "e9r346p3d25vs4g5v37f3r3f28js97kb-bash", "o9r346p3d25vs4g5v37f3r3f28js97kb-bash",
+            "u9r346p3d25vs4g5v37f3r3f28js97kb-bash", "t9r346p3d25vs4g5v37f3r3f28js97kb-bash", "L9R346P3D25VS4G5V37F3R3F28JS97KB-bash",
+            "l9r346p3d25vs4g5v37f3r3f28js97kb_bash", "", "bash",
+        ]
+    )
+    func invalidNames(name: String) {
+        #expect(!StoreIndex.isStorePathName(name))
+    }
+
+    @Test("lists the store's children as image paths, sorted bytewise")
+    func imagePaths() throws {
+        try Self.withStore { index in
+            #expect(index.imagePaths == ["/nix/store/" + Self.hello, "/nix/store/" + Self.coreutils, "/nix/store/" + Self.bash])
+            #expect(index.hostPath("/nix/store/" + Self.bash) == index.hostRoot + "/" + Self.bash)
+            #expect(index.contains("/nix/store/" + Self.coreutils))
+            #expect(!index.contains("/nix/store/" + Self.absent))
+        }
+    }
+
+    @Test("rejects a store folder with a child that is not a store path")
+    func badChild() throws {
+        let root = try FixtureStore.temporaryDirectory("store-index-bad")
+        defer { FixtureStore.remove(root) }
+        #expect(FileManager.default.createFile(atPath: root + "/README", contents: Data()))
+        #expect(throws: StoreError.badName(root + "/README")) { try StoreIndex(hostRoot: root, storeDir: "/nix/store") }
+        #expect(throws: StoreError.missingStore(root + "/README")) { try StoreIndex(hostRoot: root + "/README", storeDir: "/nix/store") }
+        #expect(throws: StoreError.missingStore(root + "/none")) { try StoreIndex(hostRoot: root + "/none", storeDir: "/nix/store") }
+    }
+
+    @Test("resolves bare names, image paths and paths inside a store path")
+    func resolve() throws {
+        try Self.withStore { index in
+            let bash = "/nix/store/" + Self.bash
+            #expect(index.resolve(Self.bash) == bash)
+            #expect(index.resolve(bash) == bash)
+            #expect(index.resolve(bash + "/bin/bash") == bash)
+            #expect(index.resolve(Self.bash + "/bin") == bash)
+            #expect(index.resolve(bash + "/") == bash)
+            #expect(index.resolve(Self.hello) == "/nix/store/" + Self.hello)
+        }
+    }
+
+    @Test("resolves nothing outside the store")
+    func resolveMisses() throws {
+        try Self.withStore { index in
+            #expect(index.resolve(Self.absent) == nil)
+            #expect(index.resolve("/nix/store/" + Self.absent + "/bin") == nil)
+            #expect(index.resolve("/nix/store") == nil)
+            #expect(index.resolve("/nix/store/") == nil)
+            #expect(index.resolve("") == nil)
+            #expect(index.resolve("/usr/bin/env") == nil)
+            #expect(index.resolve("/gnu/store/" + Self.bash) == nil)
+            #expect(index.resolve("bash-5.2") == nil)
+        }
+    }
+
+    @Test("resolves against a store directory other than /nix/store")
+    func otherStoreDir() throws {
+        try Self.withStore(storeDir: "/gnu/store") { index in
+            #expect(index.imagePaths.first == "/gnu/store/" + Self.hello)
+            #expect(index.resolve("/gnu/store/" + Self.bash + "/bin") == "/gnu/store/" + Self.bash)
+            #expect(index.resolve(Self.coreutils) == "/gnu/store/" + Self.coreutils)
+            #expect(index.resolve("/nix/store/" + Self.bash) == nil)
+            #expect(index.references(inText: "/nix/store/" + Self.bash) == [])
+        }
+    }
+
+    @Test("finds store paths in config strings: Cmd, Env values and keys")
+    func referencesInConfig() throws {
+        let bash = "/nix/store/" + Self.bash, coreutils = "/nix/store/" + Self.coreutils, hello = "/nix/store/" + Self.hello
+        let config = try JSONParser.parse(#"""
+        {
+          "Cmd": ["\#(bash)/bin/bash", "-c", "exec '\#(hello)/bin/hello'"],
+          "Env": ["PATH=\#(coreutils)/bin:\#(bash)/bin", "HOME=/root"],
+          "Labels": {"\#(hello)": "key", "plain": "\"\#(coreutils)\""},
+          "Volumes": {"/data": {}},
+          "User": "1000",
+          "Healthcheck": {"Retries": 3, "Test": [["nested", "\#(hello)\n"]]}
+        }
+        """#)
+        try Self.withStore { index in
+            #expect(index.references(inJSON: config) == [bash, hello, coreutils, bash, hello, coreutils, hello])
+        }
+    }
+
+    @Test("finds a store path at the end of a string and several in one string")
+    func referencesInText() throws {
+        try Self.withStore { index in
+            let bash = "/nix/store/" + Self.bash, hello = "/nix/store/" + Self.hello
+            #expect(index.references(inText: bash) == [bash])
+            #expect(index.references(inText: "a \(hello) b \(bash):x") == [hello, bash])
+            #expect(index.references(inText: "\(bash)/bin/sh \(bash)/bin/sh") == [bash, bash])
+        }
+    }
+
+    @Test("finds a store path followed by punctuation, as Nix finds the hash")
+    func referencesBeforePunctuation() throws {
+        try Self.withStore { index in
+            let bash = "/nix/store/" + Self.bash, hello = "/nix/store/" + Self.hello
+            #expect(index.references(inText: "source \(bash);exec \(hello),done") == [bash, hello])
+            #expect(index.references(inText: "(\(hello))") == [hello])
+            #expect(index.references(inText: "LD=\(bash)\tX") == [bash])
+        }
+    }
+
+    @Test("ignores strings that name no path of this store")
+    func nonStoreStrings() throws {
+        try Self.withStore { index in
+            #expect(index.references(inText: "/usr/bin/env bash") == [])
+            #expect(index.references(inText: "/nix/store/" + Self.absent + "/bin/x") == [])
+            #expect(index.references(inText: "/nix/store/short-name") == [])
+            #expect(index.references(inText: "/nix/store/") == [])
+            #expect(index.references(inText: Self.bash) == [])
+            #expect(index.references(inJSON: [.integer("3"), .bool(true), .null, .float(1.5)]) == [])
+        }
+    }
+}
