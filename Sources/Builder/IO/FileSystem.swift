@@ -23,9 +23,9 @@ public enum FileSystem {
     }
 
     public static func withCString<T>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
-        try (path + [0]).withUnsafeBufferPointer { buffer in
-            try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
-        }
+        var terminated = path.map { CChar(bitPattern: $0) }
+        terminated.append(0)
+        return try body(terminated)
     }
 
     public static func lstatus(_ path: [UInt8]) throws -> Status {
@@ -45,14 +45,11 @@ public enum FileSystem {
     }
 
     public static func readLink(_ path: [UInt8]) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = withCString(path) { cPath in
-            buffer.withUnsafeMutableBufferPointer { out in
-                out.withMemoryRebound(to: CChar.self) { readlink(cPath, $0.baseAddress!, $0.count) }
-            }
-        }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let capacity = buffer.count
+        let count = withCString(path) { readlink($0, &buffer, capacity) }
         guard count >= 0 else { throw IOError.readlink(display(path), errno: errno) }
-        return Array(buffer[0..<count])
+        return buffer[0..<count].map { UInt8(bitPattern: $0) }
     }
 
     /// Directory entries except `.` and `..`, sorted bytewise: the order CPython's sorted
