@@ -1,4 +1,5 @@
 import Builder
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +21,9 @@ enum OutputTarget {
         let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
         guard fd >= 0 else { throw IOError.open(path, errno: errno) }
         let temporary = String(cString: template)
+        // Ctrl-C or a TERM while streaming must not leave the temporary file behind.
+        let cleanup = InterruptCleanup(removing: temporary)
+        defer { cleanup.disarm() }
         do {
             let sink = try body(FileDescriptorSink(fd: fd, label: path))
             try sink.flush()
@@ -32,5 +36,31 @@ enum OutputTarget {
             unlink(temporary)
             throw error
         }
+    }
+}
+
+/// Removes a file and exits 130 when SIGINT or SIGTERM arrives. Dispatch signal sources run the
+/// handler on their own serial queue, so it fires even while the writing thread is busy.
+final class InterruptCleanup {
+    private let sources: [DispatchSourceSignal]
+
+    init(removing path: String) {
+        let queue = DispatchQueue(label: "repro-check.interrupt-cleanup")
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                unlink(path)
+                _exit(130)
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func disarm() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
     }
 }

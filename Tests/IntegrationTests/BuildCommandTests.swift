@@ -134,3 +134,41 @@ struct BuildCommandTests {
         #expect(result.stderr.contains("--nixpkgs-conf"))
     }
 }
+
+/// An interrupted `build -o` removes its temporary file and exits 130; the final name never appears.
+@Suite("build interruption")
+struct BuildInterruptionTests {
+    @Test("SIGTERM while streaming to -o leaves neither the output nor its temporary file")
+    func interrupted() throws {
+        let fixture = try ConfFixture(label: "interrupt")
+        defer { fixture.remove() }
+        // A large file so streaming lasts long enough to be interrupted.
+        let big = fixture.store + "/" + ConfFixture.hello + "/big"
+        FileManager.default.createFile(atPath: big, contents: Data(count: 128 << 20))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["build", "--nixpkgs-conf", try fixture.write(), "-o", fixture.root + "/image.tar"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the temporary file exists, then interrupt.
+        let deadline = Date().addingTimeInterval(20)
+        var sawTemporary = false
+        while Date() < deadline && process.isRunning {
+            if (try FileManager.default.contentsOfDirectory(atPath: fixture.root)).contains(where: { $0.contains(".tmp-") }) {
+                sawTemporary = true
+                break
+            }
+            usleep(2000)
+        }
+        process.terminate()
+        process.waitUntilExit()
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.root).filter { $0.contains(".tmp-") || $0 == "image.tar" }
+        if sawTemporary && process.terminationStatus != 0 {
+            #expect(process.terminationStatus == 130)
+            #expect(leftovers.isEmpty, "\(leftovers)")
+        } else {
+            // The build finished before the signal landed: then the output must be whole.
+            #expect(leftovers == ["image.tar"])
+        }
+    }
+}
