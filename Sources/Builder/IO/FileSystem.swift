@@ -52,6 +52,16 @@ public enum FileSystem {
         return buffer[0..<count].map { UInt8(bitPattern: $0) }
     }
 
+    /// Entries of an open directory, sorted bytewise (the descriptor stays open).
+    public static func sortedEntries(directory fd: Int32, display: @autoclosure () -> [UInt8]) throws -> [[UInt8]] {
+        let copy = dup(fd)
+        guard copy >= 0, let dir = fdopendir(copy) else {
+            throw IOError.open(FileSystem.display(display()), errno: errno)
+        }
+        defer { closedir(dir) }
+        return try readNames(dir, display: display())
+    }
+
     /// Directory entries except `.` and `..`, sorted bytewise: the order CPython's sorted
     /// pathlib walk gives (code point order equals UTF-8 byte order), never readdir's.
     public static func sortedEntries(_ path: [UInt8]) throws -> [[UInt8]] {
@@ -59,6 +69,10 @@ public enum FileSystem {
             throw IOError.open(display(path), errno: errno)
         }
         defer { closedir(dir) }
+        return try readNames(dir, display: path)
+    }
+
+    private static func readNames(_ dir: OpaquePointer, display path: [UInt8]) throws -> [[UInt8]] {
         var names: [[UInt8]] = []
         while true {
             errno = 0
@@ -115,13 +129,30 @@ extension FileSystem.Status {
 /// A read-only file, read in chunks into a caller's buffer.
 public struct ReadableFile: ~Copyable {
     public let fd: Int32
-    public let path: [UInt8]
+    private let base: [UInt8]
+    private let relative: [UInt8]
+
+    /// The file's path, for messages; kept in two parts so opening a file in a walk does not
+    /// build a new path.
+    public var path: [UInt8] { relative.isEmpty ? base : base + [0x2F] + relative }
 
     public init(path: [UInt8]) throws {
         let fd = FileSystem.withCString(path) { open($0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw IOError.open(FileSystem.display(path), errno: errno) }
         self.fd = fd
-        self.path = path
+        base = path
+        relative = []
+    }
+
+    /// Opens `name` (NUL-terminated) inside an open directory, as a walk does.
+    public init(directory: Int32, name: [CChar], root: [UInt8], relative: [UInt8]) throws {
+        let fd = openat(directory, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            throw IOError.open(FileSystem.display(relative.isEmpty ? root : root + [0x2F] + relative), errno: errno)
+        }
+        self.fd = fd
+        base = root
+        self.relative = relative
     }
 
     deinit { close(fd) }
@@ -139,17 +170,22 @@ public struct ReadableFile: ~Copyable {
     /// store path that changes while it is archived must not yield a plausible member.
     public func copy(size: UInt64, buffer: UnsafeMutableRawBufferPointer, to body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var remaining = size
-        while remaining > 0 {
-            let want = Int(min(UInt64(buffer.count), remaining))
+        // Asking for one byte more than remains detects a file that grew without an extra
+        // read call per file (most store files fit one read).
+        while true {
+            let want = Int(min(UInt64(buffer.count), remaining + 1))
             let got = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
-            guard got > 0 else {
-                throw IOError.shortRead(FileSystem.display(path), expected: size, got: size - remaining)
+            if got == 0 { break }
+            guard UInt64(got) <= remaining else {
+                throw IOError.shortRead(FileSystem.display(path), expected: size, got: size + UInt64(got) - remaining)
             }
             try body(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             remaining -= UInt64(got)
+            if remaining == 0 && want == got { continue }
+            if remaining == 0 && want > got { break }
         }
-        var probe: UInt8 = 0
-        let extra = Glibc.read(fd, &probe, 1)
-        if extra > 0 { throw IOError.shortRead(FileSystem.display(path), expected: size, got: size + 1) }
+        guard remaining == 0 else {
+            throw IOError.shortRead(FileSystem.display(path), expected: size, got: size - remaining)
+        }
     }
 }

@@ -77,13 +77,14 @@ public struct StoreLayer: Layer {
     private func writeTree<T: ByteSink>(host: [UInt8], image: [UInt8], owner: Owner, into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
         try StoreWalk.forEach(root: host) { entry in
             let name = entry.relative.isEmpty ? image : image + [0x2F] + entry.relative
-            try writeEntry(host: entry.host, image: name, status: entry.status, owner: owner, into: &tar, buffer: buffer)
+            try writeEntry(entry, image: name, owner: owner, into: &tar, buffer: buffer)
         }
     }
 
     private func writeEntry<T: ByteSink>(
-        host: [UInt8], image: [UInt8], status: FileSystem.Status, owner: Owner, into tar: inout TarWriter<T>, buffer: CopyBuffer
+        _ entry: StoreWalk.Entry, image: [UInt8], owner: Owner, into tar: inout TarWriter<T>, buffer: CopyBuffer
     ) throws {
+        let status = entry.status
         var mode = status.mode & 0o7777
         if canonicalModes {
             switch status.type {
@@ -96,12 +97,12 @@ public struct StoreLayer: Layer {
         case UInt32(S_IFREG):
             // A hard link is written as a full file, as the reference does.
             try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.regular, size: status.size))
-            let file = try ReadableFile(path: host)
+            let file = try entry.open()
             try file.copy(size: status.size, buffer: buffer.bytes) { try tar.writeData($0) }
         case UInt32(S_IFDIR):
             try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.directory))
         case UInt32(S_IFLNK):
-            try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.symlink, linkname: try FileSystem.readLink(host)))
+            try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.symlink, linkname: try entry.readLink()))
         case UInt32(S_IFIFO):
             try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.fifo))
         case UInt32(S_IFCHR), UInt32(S_IFBLK):
@@ -111,7 +112,7 @@ public struct StoreLayer: Layer {
             header.devminor = Int((status.rdev & 0xFF) | ((status.rdev >> 12) & ~UInt64(0xFF)))
             try tar.writeHeader(header)
         default:
-            throw IOError.unsupportedFileType(FileSystem.display(host))
+            throw IOError.unsupportedFileType(FileSystem.display(entry.host))
         }
     }
 }

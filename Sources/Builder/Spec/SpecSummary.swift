@@ -38,11 +38,11 @@ extension ImageSpec {
             let mode = entry.status.mode & 0o111 != 0 ? "x" : "-"
             if entry.status.isRegular {
                 var sink = HashingSink()
-                let file = try ReadableFile(path: entry.host)
+                let file = try entry.open()
                 try file.copy(size: entry.status.size, buffer: buffer.bytes) { try sink.write($0) }
                 add("file \(name) \(mode) \(entry.status.size) \(sink.finalize().digest.hex)")
             } else if entry.status.isSymlink {
-                add("link \(name) \(String(decoding: try FileSystem.readLink(entry.host), as: UTF8.self))")
+                add("link \(name) \(String(decoding: try entry.readLink(), as: UTF8.self))")
             } else {
                 add("entry \(name) \(entry.status.type) \(mode)")
             }

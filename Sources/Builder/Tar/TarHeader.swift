@@ -85,10 +85,13 @@ public enum TarType {
     public static let gnuLongName = UInt8(ascii: "L")
     public static let gnuLongLink = UInt8(ascii: "K")
 
-    static let known: Set<UInt8> = [regular, regularOld, hardlink, symlink, character, block, directory, fifo, contiguous]
-
+    /// Regular files and any type CPython does not know carry data. A switch, not a `Set`:
+    /// this is asked for every entry of every layer pass.
     public static func carriesData(_ flag: UInt8) -> Bool {
-        flag == regular || flag == regularOld || flag == contiguous || !known.contains(flag)
+        switch flag {
+        case hardlink, symlink, character, block, directory, fifo: false
+        default: true
+        }
     }
 }
 
