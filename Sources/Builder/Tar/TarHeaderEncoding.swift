@@ -42,29 +42,27 @@ public enum TarHeaderEncoder {
         var pax = OrderedRecords(header.paxRecords)
 
         // CPython tests each string against its field: non-ASCII or too long goes to pax.
-        let strings: [(String, [UInt8], Int)] = [
-            ("path", name, 100), ("linkpath", header.linkname, 100),
-            ("uname", header.uname, 32), ("gname", header.gname, 32),
-        ]
-        for (keyword, value, length) in strings where !pax.contains(keyword) {
-            if !value.allSatisfy({ $0 < 0x80 }) || value.count > length {
-                pax.set(keyword, value)
-            }
+        // Then uid, gid, size, mtime in that order: an out-of-range number is written as 0 in
+        // the ustar field with its true value in a pax record. (No arrays or dictionaries here:
+        // this runs for every entry of every layer pass.)
+        func checkString(_ keyword: String, _ value: [UInt8], length: Int) {
+            guard value.count > length || !value.allSatisfy({ $0 < 0x80 }), !pax.contains(keyword) else { return }
+            pax.set(keyword, value)
         }
-
-        // CPython checks uid, gid, size, mtime in this order; an out-of-range number is written
-        // as 0 in the ustar field with its true value in a pax record.
-        var numbers: [String: Int] = [
-            "uid": header.uid, "gid": header.gid, "size": Int(clamping: header.size), "mtime": header.mtime,
-        ]
-        for (keyword, digits) in [("uid", 8), ("gid", 8), ("size", 12), ("mtime", 12)] {
-            let value = numbers[keyword] ?? 0
-            guard !fitsOctal(value, digits: digits) else { continue }
-            numbers[keyword] = 0
+        func checkNumber(_ keyword: String, _ value: inout Int, digits: Int) {
+            guard !fitsOctal(value, digits: digits) else { return }
             if !pax.contains(keyword) { pax.set(keyword, Array(String(value).utf8)) }
+            value = 0
         }
-        let uid = numbers["uid"] ?? 0, gid = numbers["gid"] ?? 0
-        let size = numbers["size"] ?? 0, mtime = numbers["mtime"] ?? 0
+        checkString("path", name, length: 100)
+        checkString("linkpath", header.linkname, length: 100)
+        checkString("uname", header.uname, length: 32)
+        checkString("gname", header.gname, length: 32)
+        var uid = header.uid, gid = header.gid, size = Int(clamping: header.size), mtime = header.mtime
+        checkNumber("uid", &uid, digits: 8)
+        checkNumber("gid", &gid, digits: 8)
+        checkNumber("size", &size, digits: 12)
+        checkNumber("mtime", &mtime, digits: 12)
 
         var out: [UInt8] = []
         if !pax.records.isEmpty {
