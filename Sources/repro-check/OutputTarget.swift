@@ -17,13 +17,18 @@ enum OutputTarget {
         }
         let directory = path.contains("/") ? String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) : "."
         let base = path.split(separator: "/").last.map(String.init) ?? path
-        var template = Array("\(directory.isEmpty ? "/" : directory)/.\(base).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
-        guard fd >= 0 else { throw IOError.open(path, errno: errno) }
-        let temporary = String(cString: template)
-        // Ctrl-C or a TERM while streaming must not leave the temporary file behind.
+        // The temporary name is known before the file exists, so the interrupt handler is in
+        // place before there is anything to leave behind. A file of that name can only be left
+        // by a dead process that had our pid: it is stale.
+        let temporary = "\(directory.isEmpty ? "/" : directory)/.\(base).tmp-\(getpid())"
         let cleanup = InterruptCleanup(removing: temporary)
         defer { cleanup.disarm() }
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 && errno == EEXIST {
+            unlink(temporary)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        }
+        guard fd >= 0 else { throw IOError.open(path, errno: errno) }
         do {
             let sink = try body(FileDescriptorSink(fd: fd, label: path))
             try sink.flush()

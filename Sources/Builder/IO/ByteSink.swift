@@ -16,17 +16,20 @@ extension ByteSink {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
-    private static var zeroBlock: [UInt8] { [UInt8](repeating: 0, count: 10240) }
-
     public mutating func writeZeros(_ count: Int) throws {
         var remaining = count
-        let zeros = Self.zeroBlock
+        let zeros = ZeroBlock.bytes
         while remaining > 0 {
             let chunk = min(remaining, zeros.count)
             try zeros.withUnsafeBytes { try write(UnsafeRawBufferPointer(rebasing: $0[0..<chunk])) }
             remaining -= chunk
         }
     }
+}
+
+/// Padding source, allocated once: every tar member ends with some.
+private enum ZeroBlock {
+    static let bytes = [UInt8](repeating: 0, count: 10240)
 }
 
 /// Discards everything; counts bytes.

@@ -75,7 +75,7 @@ public enum TarHeaderEncoder {
             fill(&paxHeader, UstarField.size, octal: payload.count)
             fill(&paxHeader, UstarField.mtime, octal: 0)
             paxHeader[UstarField.typeflag.0] = TarType.paxExtended
-            fill(&paxHeader, UstarField.magic, Array("ustar\u{0}00".utf8))
+            fill(&paxHeader, UstarField.magic, ustarMagic)
             sealChecksum(&paxHeader)
             out += paxHeader
             out += payload
@@ -91,7 +91,7 @@ public enum TarHeaderEncoder {
         fill(&block, UstarField.mtime, octal: mtime)
         block[UstarField.typeflag.0] = header.typeflag
         fill(&block, UstarField.linkname, asciiReplacing(header.linkname))
-        fill(&block, UstarField.magic, Array("ustar\u{0}00".utf8))
+        fill(&block, UstarField.magic, ustarMagic)
         fill(&block, UstarField.uname, asciiReplacing(header.uname))
         fill(&block, UstarField.gname, asciiReplacing(header.gname))
         if header.typeflag == TarType.character || header.typeflag == TarType.block {
@@ -104,9 +104,13 @@ public enum TarHeaderEncoder {
             }
         }
         sealChecksum(&block)
+        // Most entries need no pax header: hand back the one block without another copy.
+        guard !out.isEmpty else { return block }
         out += block
         return out
     }
+
+    private static let ustarMagic = Array("ustar\u{0}00".utf8)
 
     static func fitsOctal(_ value: Int, digits: Int) -> Bool {
         value >= 0 && value < 1 << (3 * (digits - 1))
