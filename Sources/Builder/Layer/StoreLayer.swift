@@ -76,7 +76,7 @@ public struct StoreLayer: Layer {
 
     private func writeTree<T: ByteSink>(host: [UInt8], image: [UInt8], owner: Owner, into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
         try StoreWalk.forEach(root: host) { entry in
-            let name = entry.relative.isEmpty ? image : image + [0x2F] + entry.relative
+            let name = entry.relative.isEmpty ? image : StoreWalk.joined(image, entry.relative)
             try writeEntry(entry, image: name, owner: owner, into: &tar, buffer: buffer)
         }
     }

@@ -49,8 +49,8 @@ public enum StoreWalk {
 
     private static func visitChildren(of fd: Int32, root: [UInt8], relative: [UInt8], _ body: (Entry) throws -> Void) throws {
         for child in try FileSystem.sortedEntries(directory: fd, display: relative.isEmpty ? root : root + [0x2F] + relative) {
-            let name = child.map { CChar(bitPattern: $0) } + [0]
-            let path = relative.isEmpty ? child : relative + [0x2F] + child
+            let name = cName(child)
+            let path = relative.isEmpty ? child : joined(relative, child)
             let status = try stat(directory: fd, name: name, display: root + [0x2F] + path)
             try body(Entry(directory: fd, name: name, root: root, relative: path, status: status))
             if status.isDirectory {
@@ -59,6 +59,24 @@ public enum StoreWalk {
                 }
             }
         }
+    }
+
+    /// One allocation per entry for each of these: the walk runs twice over every file.
+    private static func cName(_ bytes: [UInt8]) -> [CChar] {
+        var name = [CChar]()
+        name.reserveCapacity(bytes.count + 1)
+        for byte in bytes { name.append(CChar(bitPattern: byte)) }
+        name.append(0)
+        return name
+    }
+
+    static func joined(_ head: [UInt8], _ tail: [UInt8]) -> [UInt8] {
+        var path = [UInt8]()
+        path.reserveCapacity(head.count + 1 + tail.count)
+        path.append(contentsOf: head)
+        path.append(0x2F)
+        path.append(contentsOf: tail)
+        return path
     }
 
     private static func stat(directory: Int32, name: [CChar], display: @autoclosure () -> [UInt8]) throws -> FileSystem.Status {
