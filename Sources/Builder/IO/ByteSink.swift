@@ -32,14 +32,6 @@ private enum ZeroBlock {
     static let bytes = [UInt8](repeating: 0, count: 10240)
 }
 
-/// Discards everything; counts bytes.
-public struct CountingSink: ByteSink {
-    public private(set) var count: UInt64 = 0
-    public init() {}
-    public mutating func write(_ bytes: UnsafeRawBufferPointer) throws { count += UInt64(bytes.count) }
-    public mutating func flush() throws {}
-}
-
 /// Collects bytes in memory: for small members (config, manifest) and tests only.
 public struct MemorySink: ByteSink {
     public private(set) var bytes: [UInt8] = []

@@ -23,9 +23,16 @@ public enum FileSystem {
     }
 
     public static func withCString<T>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
-        var terminated = path.map { CChar(bitPattern: $0) }
-        terminated.append(0)
-        return try body(terminated)
+        try body(cString(path))
+    }
+
+    /// A NUL-terminated copy, in one allocation: walks make one per entry per pass.
+    public static func cString(_ bytes: [UInt8]) -> [CChar] {
+        var name = [CChar]()
+        name.reserveCapacity(bytes.count + 1)
+        for byte in bytes { name.append(CChar(bitPattern: byte)) }
+        name.append(0)
+        return name
     }
 
     public static func lstatus(_ path: [UInt8]) throws -> Status {

@@ -85,6 +85,18 @@ public struct BaseLayer: Layer {
 
     public func outerHeader(name: String, size: UInt64, mtime: Int) -> TarHeader { member.header }
 
+    public var estimatedCost: UInt64 { member.header.size }
+
+    /// A raw digest other than the diff_id is fine when the member is a gzipped layer whose
+    /// uncompressed tar has that diff_id.
+    public func verify(firstPass digest: Digest, buffer: CopyBuffer) throws {
+        guard digest != diffID else { return }
+        let content = try contentDigest(buffer: buffer)
+        guard content == diffID else {
+            throw ImageBuildError.baseLayerMismatch(archive: archivePath, member: memberName, declared: diffID, actual: content)
+        }
+    }
+
     /// The outer member keeps the base archive's name, not `<diffID>/layer.tar`.
     public var memberName: String { member.header.nameString }
 

@@ -22,6 +22,11 @@ public struct CustomisationFileLayer: Layer {
 
     public var declaredDiffID: Digest? { checksum }
 
+    public func verify(firstPass digest: Digest, buffer: CopyBuffer) throws {
+        guard digest != checksum else { return }
+        throw ImageBuildError.checksumMismatch(file: layerPath, declared: checksum, actual: digest)
+    }
+
     /// Mode and owner come from the file's own stat, as CPython's `gettarinfo` gives them.
     public func outerHeader(name: String, size: UInt64, mtime: Int) throws -> TarHeader {
         let status = try FileSystem.status(Array(layerPath.utf8), follow: true)

@@ -37,9 +37,21 @@ public protocol Layer: Sendable {
     func write<S: ByteSink>(to sink: inout S, buffer: CopyBuffer) throws
     /// The header of the `<diffID>/layer.tar` member in the outer archive.
     func outerHeader(name: String, size: UInt64, mtime: Int) throws -> TarHeader
+    /// Checks the first pass's digest against `declaredDiffID`, throwing an error that names
+    /// where the wrong claim came from.
+    func verify(firstPass digest: Digest, buffer: CopyBuffer) throws
+    /// A rough cost, so the largest layers are measured first.
+    var estimatedCost: UInt64 { get }
 }
 
 extension Layer {
+    public func verify(firstPass digest: Digest, buffer: CopyBuffer) throws {
+        guard let declared = declaredDiffID, declared != digest else { return }
+        throw ImageBuildError.checksumMismatch(file: historyPaths.first ?? "a layer", declared: declared, actual: digest)
+    }
+
+    public var estimatedCost: UInt64 { 0 }
+
     /// The first pass: size and digest without keeping any bytes.
     public func measure(buffer: CopyBuffer) throws -> (digest: Digest, size: UInt64) {
         var sink = PipelinedHasher()

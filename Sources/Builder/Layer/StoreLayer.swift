@@ -37,6 +37,9 @@ public struct StoreLayer: Layer {
 
     public var declaredDiffID: Digest? { nil }
 
+    /// Paths, not bytes: counting bytes would mean walking the store once more.
+    public var estimatedCost: UInt64 { UInt64(paths.count) << 20 }
+
     public func outerHeader(name: String, size: UInt64, mtime: Int) -> TarHeader {
         defaultOuterHeader(name: name, size: size, mtime: mtime)
     }

@@ -38,7 +38,7 @@ public enum StoreWalk {
     }
 
     public static func forEach(root: [UInt8], _ body: (Entry) throws -> Void) throws {
-        let name = root.map { CChar(bitPattern: $0) } + [0]
+        let name = FileSystem.cString(root)
         let status = try stat(directory: AT_FDCWD, name: name, display: root)
         try body(Entry(directory: AT_FDCWD, name: name, root: root, relative: [], status: status))
         guard status.isDirectory else { return }
@@ -49,7 +49,7 @@ public enum StoreWalk {
 
     private static func visitChildren(of fd: Int32, root: [UInt8], relative: [UInt8], _ body: (Entry) throws -> Void) throws {
         for child in try FileSystem.sortedEntries(directory: fd, display: relative.isEmpty ? root : root + [0x2F] + relative) {
-            let name = cName(child)
+            let name = FileSystem.cString(child)
             let path = relative.isEmpty ? child : joined(relative, child)
             let status = try stat(directory: fd, name: name, display: root + [0x2F] + path)
             try body(Entry(directory: fd, name: name, root: root, relative: path, status: status))
@@ -61,15 +61,7 @@ public enum StoreWalk {
         }
     }
 
-    /// One allocation per entry for each of these: the walk runs twice over every file.
-    private static func cName(_ bytes: [UInt8]) -> [CChar] {
-        var name = [CChar]()
-        name.reserveCapacity(bytes.count + 1)
-        for byte in bytes { name.append(CChar(bitPattern: byte)) }
-        name.append(0)
-        return name
-    }
-
+    /// One allocation per joined path: the walk runs twice over every file.
     static func joined(_ head: [UInt8], _ tail: [UInt8]) -> [UInt8] {
         var path = [UInt8]()
         path.reserveCapacity(head.count + 1 + tail.count)

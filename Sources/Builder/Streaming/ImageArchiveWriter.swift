@@ -94,7 +94,7 @@ public struct ImageArchiveWriter: Sendable {
     /// The first pass on every core. Declared diffIDs (a checksum file, a base config) are
     /// checked here. Largest layers go first so the longest job does not start last.
     private func startMeasuring(_ layers: [any Layer], board: MeasurementBoard) -> DispatchGroup {
-        let order = layers.indices.sorted { Self.estimatedCost(layers[$0]) > Self.estimatedCost(layers[$1]) || (Self.estimatedCost(layers[$0]) == Self.estimatedCost(layers[$1]) && $0 < $1) }
+        let order = layers.indices.sorted { (layers[$0].estimatedCost, $1) > (layers[$1].estimatedCost, $0) }
         let group = DispatchGroup()
         let progress = self.progress
         let done = Atomic<Int>(0)
@@ -114,7 +114,7 @@ public struct ImageArchiveWriter: Sendable {
                         board.publish(index, .failure(TarWriterError.alreadyFailed))
                         continue
                     }
-                    let outcome = Result<Measured, any Error> { try Self.measure(layers[index], index: index) }
+                    let outcome = Result<Measured, any Error> { try Self.measure(layers[index]) }
                     board.publish(index, outcome)
                     progress?(.measured(layer: done.add(1, ordering: .relaxed).newValue, of: layers.count))
                 }
@@ -128,29 +128,10 @@ public struct ImageArchiveWriter: Sendable {
 
     static let maximumWorkers = 4
 
-    private static func estimatedCost(_ layer: any Layer) -> UInt64 {
-        switch layer {
-        case let store as StoreLayer: UInt64(store.paths.count) << 20
-        case let base as BaseLayer: base.member.header.size
-        default: 0
-        }
-    }
-
-    private static func measure(_ layer: any Layer, index: Int) throws -> Measured {
+    private static func measure(_ layer: any Layer) throws -> Measured {
         let buffer = CopyBuffer()
         let (digest, size) = try layer.measure(buffer: buffer)
-        if let declared = layer.declaredDiffID, declared != digest {
-            if let baseLayer = layer as? BaseLayer {
-                let content = try baseLayer.contentDigest(buffer: buffer)
-                guard content == declared else {
-                    throw ImageBuildError.baseLayerMismatch(archive: baseLayer.archivePath, member: baseLayer.memberName, declared: declared, actual: content)
-                }
-            } else if let file = layer as? CustomisationFileLayer {
-                throw ImageBuildError.checksumMismatch(file: file.layerPath, declared: declared, actual: digest)
-            } else {
-                throw ImageBuildError.checksumMismatch(file: "layer \(index + 1)", declared: declared, actual: digest)
-            }
-        }
+        try layer.verify(firstPass: digest, buffer: buffer)
         return Measured(digest: digest, size: size)
     }
 }

@@ -47,11 +47,7 @@ enum FixtureStore {
 
     /// Removes a tree even where fixtures made directories read-only.
     static func remove(_ path: String) {
-        if let walker = FileManager.default.enumerator(atPath: path) {
-            for case let child as String in walker { chmod(path + "/" + child, 0o755) }
-        }
-        chmod(path, 0o755)
-        try? FileManager.default.removeItem(atPath: path)
+        SpecResolver.removeWorkDirectory(path)
     }
 }
 
