@@ -190,6 +190,7 @@ extension ResultsDatabase {
                 CREATE INDEX differences_run_spec ON differences(run_id, spec_name);
                 """)
         }
+        registerRunGroupMigration(&migrator)
         return migrator
     }
 }

@@ -34,7 +34,7 @@ enum HTMLReport {
     private static func header(_ data: ReportData) -> String {
         var out = "<header><h1>repro-check results</h1>"
         if let run = data.latestRun {
-            out += "<p class=\"meta\">Latest run #\(run.id) started \(e(ReportFormat.utc(run.info.startedAt))) on <b>\(e(run.info.host))</b> with repro-check \(e(run.info.toolVersion))"
+            out += "<p class=\"meta\">Latest \(e(data.latestRunLabel ?? "run #\(run.id)")) started \(e(ReportFormat.utc(run.info.startedAt))) on <b>\(e(run.info.host))</b> with repro-check \(e(run.info.toolVersion))"
             if let commit = run.info.gitCommit { out += " (commit <code>\(e(commit))</code>)" }
             out += " — \(e(ReportData.statusText(run)))</p>"
         } else {
@@ -45,7 +45,7 @@ enum HTMLReport {
         out += tile("passed", data.passedCount, "pass")
         out += tile("failed", data.failedCount, data.failedCount > 0 ? "fail" : "neutral")
         out += tile("build errors", data.buildErrorCount, data.buildErrorCount > 0 ? "error" : "neutral")
-        out += tile("runs", data.runs.count, "neutral")
+        out += tile("runs", data.runGroups.count, "neutral")
         out += tile("unfinished runs", data.unfinishedRuns.count, data.unfinishedRuns.isEmpty ? "neutral" : "warn")
         return out + "</div></header>\n"
     }
@@ -75,6 +75,9 @@ enum HTMLReport {
         }
         for slowdown in data.slowdowns {
             items.append("<li class=\"warn\"><b>Slowdown</b>: \(e(slowdown.specName)) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</li>")
+        }
+        for (name, reason) in data.skippedVariations {
+            items.append("<li class=\"warn\"><b>Variation skipped</b>: <code>\(e(name))</code> was not applied in the latest results: \(e(reason)).</li>")
         }
         for run in data.unfinishedRuns {
             let why = run.status == .interrupted ? "was interrupted" : "never recorded an end (still running, or killed)"
@@ -115,8 +118,12 @@ enum HTMLReport {
             out += "<article class=\"spec \(verdict)\" id=\"spec-\(anchor(result.specName))\"><h3>\(e(result.specName)) <span class=\"badge \(verdict)\">\(verdict)</span></h3>"
             out += "<p class=\"meta\">\(e(result.specPath)) · expected \(e(result.expectation.rawValue)), got \(e(result.outcome.rawValue)) in run #\(stored.run.id) · spec <code>\(e(ReportFormat.short(result.specDigest)))</code></p>"
             if !result.explanation.isEmpty { out += "<p class=\"explanation\">\(e(result.explanation))</p>" }
-            if !result.culprits.isEmpty {
-                out += "<p>Culprits: \(result.culprits.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>"
+            if ReportData.isExpectedDifference(result) {
+                out += "</article>"
+                continue
+            }
+            if let culprit = result.culprit {
+                out += "<p>Culprit (\(e(culprit.verdict.rawValue))): \(culprit.variations.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>"
             }
             for build in result.builds where !build.succeeded {
                 out += "<p class=\"build-error\">\(e(build.role.rawValue)) build exited with status \(build.exitStatus)\(build.error.map { ": " + e($0) } ?? "")</p>"
