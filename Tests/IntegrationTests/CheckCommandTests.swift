@@ -74,14 +74,19 @@ struct CheckCommandTests {
 
     @Test("a negative control never reports drift, and its expected differences are one line")
     func negativeControlNeverDrifts() throws {
-        let fixture = try PlantedCorpus(label: "negative-drift")
+        let fixture = try PlantedCorpus(label: "negative-control")
         defer { fixture.remove() }
-        try fixture.addSpec("noisy", plant: "random", expect: "unreproducible")
+        // Unreproducible through HOME within a run (a confirmed culprit, stable controls), and
+        // its control image changes between runs through an undeclared file: drift for any
+        // other spec, but a negative control promises no stable image.
+        try fixture.addSpec("noisy", plant: "home_external", expect: "unreproducible")
+        try "first\n".write(toFile: fixture.root + "/external.txt", atomically: true, encoding: .utf8)
         #expect(try fixture.check(["--vary=@none,+home"]).status == 0)
+        try "second\n".write(toFile: fixture.root + "/external.txt", atomically: true, encoding: .utf8)
         let json = fixture.root + "/summary.json"
         let second = try fixture.check(["--vary=@none,+home", "--json", json])
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(!second.stderr.contains("drift"), "\(second.stderr)")
+        #expect(!second.stderr.contains("digest drift"), "\(second.stderr)")
         let spec = try #require(try fixture.summary(json).specs.first)
         #expect(spec.passed && spec.drift.isEmpty)
         #expect(spec.explanation.hasPrefix("Unreproducible, as this negative control expects: "), "\(spec.explanation)")
@@ -121,6 +126,33 @@ struct CheckCommandTests {
         #expect(strict.status == 1, "\(strict.stderr)")
         #expect(strict.stderr.contains("FAILED: --require-all-variations and user_group skipped"), "\(strict.stderr)")
         #expect(try !fixture.summary(out + "/summary.json").passed)
+    }
+
+    @Test("build_path copies what a spec reads outside its folder, so ../elsewhere inputs still resolve under check")
+    func buildPathCopiesEscapingInputs() throws {
+        let root = try CLI.temporaryDirectory("escaping")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/specs", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/elsewhere", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: CLI.repositoryRoot + "/Corpus/store", toPath: root + "/elsewhere/store")
+        try fm.copyItem(atPath: CLI.repositoryRoot + "/Corpus/typical/graph.json", toPath: root + "/elsewhere/graph.json")
+        var spec = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: CLI.repositoryRoot + "/Corpus/typical/spec.json"))) as? [String: Any] ?? [:]
+        spec["store"] = "../elsewhere/store"
+        spec["graph"] = "../elsewhere/graph.json"
+        let path = root + "/specs/loose.json"
+        try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
+
+        let build = try CLI.run(["build", path, "-o", root + "/direct.tar"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let json = root + "/summary.json"
+        let check = try CLI.run(["check", path, "--db", root + "/repro.sqlite", "--vary=@none,+build_path", "--json", json])
+        #expect(check.status == 0, "\(check.stderr)")
+        let document = try JSONDecoder().decode(JSONSummary.Document.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+        let experiment = try #require(document.specs.first?.builds.first { $0.role == .experiment })
+        #expect(experiment.variationsApplied == ["build_path"])
+        #expect(experiment.variationValues["build_path"]?.hasSuffix("/build-path/" + URL(fileURLWithPath: root).lastPathComponent) == true)
     }
 
     @Test("what the builder neutralises (time zone, locale, umask, HOME, PATH order, directory order) stays reproducible")

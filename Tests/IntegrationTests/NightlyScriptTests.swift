@@ -96,6 +96,13 @@ struct NightlyScriptTests {
         #expect(second.stderr.contains("starts from the history in"), "\(second.stderr)")
         #expect(second.stderr.contains("digest drift in nostore"), "\(second.stderr)")
 
+        // Real output, with drift in it, meets the published contract.
+        let validation = try CLI.run(
+            ["python3", CLI.repositoryRoot + "/Scripts/validate-summary", night.work + "/summary-1.json",
+             night.work + "/summary-2.json"],
+            executable: "/usr/bin/env")
+        #expect(validation.status == 0, "\(String(decoding: validation.stdout, as: UTF8.self))\(validation.stderr)")
+
         let specs = try night.specs()
         let drifted = try #require(specs["nostore"])
         #expect(!drifted.passed && drifted.drift.count == 1, "\(drifted.explanation)")

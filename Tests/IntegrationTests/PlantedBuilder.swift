@@ -33,6 +33,7 @@ struct PlantedCorpus {
           random) value=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n') ;;
           path) value=$(pwd) ;;
           external) value=$(cat "$(dirname "$0")/external.txt") ;;
+          home_external) value="$HOME $(cat "$(dirname "$0")/external.txt")" ;;
           fail) echo "planted failure" >&2; exit 3 ;;
           slow) sleep 3 ;;
         esac
