@@ -35,7 +35,7 @@ struct JSONSummaryTests {
         #expect(document.schemaVersion == 1 && document.runID == 7)
         #expect(document.run.runGroup == "9876")
         #expect(document.run.options == .object([
-            "jobs": .number(2), "vary": .array([.string("-time")]), "shard": .null, "failOnSlowdown": .bool(true),
+            "jobs": .integer(2), "vary": .array([.string("-time")]), "shard": .null, "failOnSlowdown": .bool(true),
         ]))
         #expect(text.contains("\"options\" : {"), "options are an object, not JSON in a string")
         #expect(!document.passed)
@@ -81,8 +81,8 @@ struct JSONSummaryTests {
 
     @Test("options that are not a JSON object are kept as text under an object")
     func optionsFallback() {
-        #expect(JSONSummary.Value.options("not json") == .object(["text": .string("not json")]))
-        #expect(JSONSummary.Value.options("[1]") == .object(["text": .string("[1]")]))
+        #expect(JSONSummary.options("not json") == .object(["text": .string("not json")]))
+        #expect(JSONSummary.options("[1]") == .object(["text": .string("[1]")]))
     }
 
     @Test("identical results render to identical text whatever their order")

@@ -41,23 +41,10 @@ struct NightlyScriptTests {
             var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GITHUB_") }
             environment["REPRO_CHECK"] = CLI.binary
             environment["NIGHTLY_RUN_GROUP"] = group
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [
-                CLI.repositoryRoot + "/Scripts/nightly", "run", "--shards", "2", "--history", history, "--work", work,
-                "--reports", reports, corpus, "--", "--vary=@none,+home", "--jobs", "2",
-            ]
-            process.environment = environment
-            process.currentDirectoryURL = URL(fileURLWithPath: root)
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return CLI.Output(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+            return try CLI.run(
+                [CLI.repositoryRoot + "/Scripts/nightly", "run", "--shards", "2", "--history", history, "--work", work,
+                 "--reports", reports, corpus, "--", "--vary=@none,+home", "--jobs", "2"],
+                environment: environment, executable: "/bin/bash")
         }
 
         /// Every shard's `--json` summary of the last night, spec by name.
@@ -131,22 +118,13 @@ struct NightlyScriptTests {
     func publishWithoutInputs() throws {
         let night = try Night()
         defer { night.remove() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            CLI.repositoryRoot + "/Scripts/nightly", "publish", "--history", night.history, "--shards", night.work,
-            "--reports", night.reports,
-        ]
         var environment = ProcessInfo.processInfo.environment
         environment["REPRO_CHECK"] = CLI.binary
-        process.environment = environment
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
-        #expect(stderr.contains("neither \(night.history) nor any"), "\(stderr)")
+        let output = try CLI.run(
+            [CLI.repositoryRoot + "/Scripts/nightly", "publish", "--history", night.history, "--shards", night.work,
+             "--reports", night.reports],
+            environment: environment, executable: "/bin/bash")
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("neither \(night.history) nor any"), "\(output.stderr)")
     }
 }

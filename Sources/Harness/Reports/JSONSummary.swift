@@ -33,7 +33,7 @@ public enum JSONSummary {
         public var outcome: String?
         public var interrupted: Bool
         /// The options as given, as an object.
-        public var options: Value
+        public var options: LayeringJSON
     }
 
     public struct SkippedVariation: Codable, Equatable, Sendable {
@@ -110,51 +110,11 @@ public enum JSONSummary {
         public var size: UInt64
     }
 
-    /// A JSON value, for the options object.
-    public indirect enum Value: Codable, Equatable, Sendable {
-        case null
-        case bool(Bool)
-        case number(Double)
-        case string(String)
-        case array([Value])
-        case object([String: Value])
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() {
-                self = .null
-            } else if let value = try? container.decode(Bool.self) {
-                self = .bool(value)
-            } else if let value = try? container.decode(Double.self) {
-                self = .number(value)
-            } else if let value = try? container.decode(String.self) {
-                self = .string(value)
-            } else if let value = try? container.decode([Value].self) {
-                self = .array(value)
-            } else {
-                self = .object(try container.decode([String: Value].self))
-            }
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .null: try container.encodeNil()
-            case let .bool(value): try container.encode(value)
-            case let .number(value):
-                // Whole numbers print without a fraction, as they were given.
-                if let whole = Int64(exactly: value) { try container.encode(whole) } else { try container.encode(value) }
-            case let .string(value): try container.encode(value)
-            case let .array(value): try container.encode(value)
-            case let .object(value): try container.encode(value)
-            }
-        }
-
-        /// Options recorded as JSON text; text that is not an object is kept as a string under `"text"`.
-        static func options(_ text: String) -> Value {
-            if let value = try? JSONDecoder().decode(Value.self, from: Data(text.utf8)), case .object = value { return value }
-            return .object(["text": .string(text)])
-        }
+    /// The options recorded as JSON text, as an object; text that is not a JSON object is kept
+    /// as a string under `"text"`.
+    static func options(_ text: String) -> LayeringJSON {
+        if let value = try? LayeringJSON.decode(Data(text.utf8)), case .object = value { return value }
+        return .object(["text": .string(text)])
     }
 
     /// The summary value; specs sorted by name.
@@ -188,7 +148,7 @@ public enum JSONSummary {
         let run = Run(
             startedAt: info.startedAt, endedAt: info.endedAt, toolVersion: info.toolVersion, gitCommit: info.gitCommit,
             host: info.host, runGroup: info.runGroup, outcome: info.outcome, interrupted: report.interrupted || info.interrupted,
-            options: .options(info.options))
+            options: options(info.options))
         return Document(
             schemaVersion: schemaVersion, runID: report.runID, run: run, passed: report.passed,
             failureReasons: report.gateFailures.map(\.summary),
