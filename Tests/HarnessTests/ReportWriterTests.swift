@@ -64,6 +64,7 @@ struct ReportWriterTests {
         #expect(markdown.contains("**Run #7** on alpha"))
         #expect(markdown.contains("**Run #9** on gamma"))
         #expect(markdown.contains("Culprit (confirmed): `time`"))
+        #expect(markdown.contains("- ⚠️ **Variation skipped**: `kernel` was not applied in the latest results: needs setarch."))
         #expect(markdown.contains("- ❌ `<script>alert('x')</script> | pipe` did not meet its expectation"))
         // The pipe in the hostile name must not split the table row.
         #expect(markdown.contains("| `<script>alert('x')</script> \\| pipe` | reproducible | unreproducible |"))

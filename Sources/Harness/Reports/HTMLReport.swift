@@ -34,7 +34,8 @@ enum HTMLReport {
     private static func header(_ data: ReportData) -> String {
         var out = "<header><h1>repro-check results</h1>"
         if let run = data.latestRun {
-            out += "<p class=\"meta\">Latest \(e(data.latestRunLabel ?? "run #\(run.id)")) started \(e(ReportFormat.utc(run.info.startedAt))) on <b>\(e(run.info.host))</b> with repro-check \(e(run.info.toolVersion))"
+            let label = data.latestGroup.map { "run group \(e($0.name)) (runs \(ReportData.runList($0.runIDs)))" } ?? "run #\(run.id)"
+            out += "<p class=\"meta\">Latest \(label) started \(e(ReportFormat.utc(run.info.startedAt))) on <b>\(e(run.info.host))</b> with repro-check \(e(run.info.toolVersion))"
             if let commit = run.info.gitCommit { out += " (commit <code>\(e(commit))</code>)" }
             out += " — \(e(ReportData.statusText(run)))</p>"
         } else {

@@ -12,7 +12,8 @@ enum MarkdownReport {
         if !data.unfinishedRuns.isEmpty { out += " (\(data.unfinishedRuns.count) unfinished)" }
         out += "\n\n"
         if let run = data.latestRun {
-            out += "Latest \(text(data.latestRunLabel ?? "run #\(run.id)")) started \(ReportFormat.utc(run.info.startedAt)) on \(text(run.info.host)) with repro-check \(text(run.info.toolVersion))"
+            let label = data.latestGroup.map { "run group \(text($0.name)) (runs \(ReportData.runList($0.runIDs)))" } ?? "run #\(run.id)"
+            out += "Latest \(label) started \(ReportFormat.utc(run.info.startedAt)) on \(text(run.info.host)) with repro-check \(text(run.info.toolVersion))"
             if let commit = run.info.gitCommit { out += " (commit \(code(commit)))" }
             out += " — \(ReportData.statusText(run)).\n\n"
         } else {

@@ -97,13 +97,12 @@ struct ReportData {
         return groups
     }
 
-    /// "run #7", or "run group 123 (runs #5, #6, #7)" when the latest run is one of several shards.
-    var latestRunLabel: String? {
-        guard let run = latestRun else { return nil }
-        guard let group = run.info.runGroup,
+    /// The group of the latest run when it has several runs (the shards of one CI run).
+    var latestGroup: (name: String, runIDs: [Int64])? {
+        guard let group = latestRun?.info.runGroup,
               let shards = runGroups.first(where: { $0.first?.info.runGroup == group }), shards.count > 1
-        else { return "run #\(run.id)" }
-        return "run group \(group) (runs \(Self.runList(shards.map(\.id))))"
+        else { return nil }
+        return (group, shards.map(\.id))
     }
 
     /// Variations the latest results could not apply, with the reason (from their experiment builds).
