@@ -108,6 +108,7 @@ struct NightlyScriptTests {
         let markdown = try String(contentsOfFile: night.reports + "/summary.md", encoding: .utf8)
         #expect(markdown.contains("· 2 runs"), "the shards of a night are one run:\n\(markdown)")
         #expect(markdown.contains("Latest run group night-2 (runs #3, #4) started"), "\(markdown)")
+        #expect(markdown.contains("| 4 | night-2 |") && markdown.contains("| 1 | night-1 |"), "\(markdown)")
         #expect(markdown.contains("**Digest drift**: `nostore`"), "\(markdown)")
         #expect(markdown.contains("input changed"), "\(markdown)")
         #expect(!markdown.contains("**Digest drift**: `Typical`"))

@@ -188,10 +188,10 @@ enum HTMLReport {
     private static func runs(_ data: ReportData) -> String {
         var out = "<section id=\"runs\"><h2>Runs</h2>"
         guard !data.runs.isEmpty else { return out + "<p>No runs recorded.</p></section>\n" }
-        out += "<table><thead><tr><th>#</th><th>Started (UTC)</th><th>Ended (UTC)</th><th>Host</th><th>Tool</th><th>Commit</th><th>Status</th><th>Outcome</th></tr></thead><tbody>"
+        out += "<table><thead><tr><th>#</th><th>Group</th><th>Started (UTC)</th><th>Ended (UTC)</th><th>Host</th><th>Tool</th><th>Commit</th><th>Status</th><th>Outcome</th></tr></thead><tbody>"
         for run in data.runs.reversed() {
             let status = run.status == .finished ? "" : "warn"
-            out += "<tr class=\"\(status)\"><td>\(run.id)</td><td>\(e(ReportFormat.utc(run.info.startedAt)))</td>"
+            out += "<tr class=\"\(status)\"><td>\(run.id)</td><td>\(e(run.info.runGroup ?? "—"))</td><td>\(e(ReportFormat.utc(run.info.startedAt)))</td>"
             out += "<td>\(run.info.endedAt.map { e(ReportFormat.utc($0)) } ?? "—")</td><td>\(e(run.info.host))</td>"
             out += "<td>\(e(run.info.toolVersion))</td><td>\(run.info.gitCommit.map { "<code>\(e(String($0.prefix(12))))</code>" } ?? "—")</td>"
             out += "<td>\(run.status == .finished ? "finished" : "<span class=\"badge warn\">\(e(ReportData.statusText(run)))</span>")</td>"

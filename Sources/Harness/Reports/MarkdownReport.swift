@@ -142,10 +142,10 @@ enum MarkdownReport {
     private static func runs(_ data: ReportData) -> String {
         var out = "## Runs\n\n"
         guard !data.runs.isEmpty else { return out + "No runs recorded.\n" }
-        out += "| # | Started (UTC) | Ended (UTC) | Host | Tool | Commit | Status | Outcome |\n|---|---|---|---|---|---|---|---|\n"
+        out += "| # | Group | Started (UTC) | Ended (UTC) | Host | Tool | Commit | Status | Outcome |\n|---|---|---|---|---|---|---|---|---|\n"
         for run in data.runs.reversed() {
             let status = run.status == .finished ? "finished" : "⚠️ \(ReportData.statusText(run))"
-            out += "| \(run.id) | \(ReportFormat.utc(run.info.startedAt)) | \(run.info.endedAt.map { ReportFormat.utc($0) } ?? "—") | \(text(run.info.host)) | \(text(run.info.toolVersion)) | \(run.info.gitCommit.map { code(String($0.prefix(12))) } ?? "—") | \(status) | \(text(run.info.outcome ?? "—")) |\n"
+            out += "| \(run.id) | \(text(run.info.runGroup ?? "—")) | \(ReportFormat.utc(run.info.startedAt)) | \(run.info.endedAt.map { ReportFormat.utc($0) } ?? "—") | \(text(run.info.host)) | \(text(run.info.toolVersion)) | \(run.info.gitCommit.map { code(String($0.prefix(12))) } ?? "—") | \(status) | \(text(run.info.outcome ?? "—")) |\n"
         }
         return out
     }
