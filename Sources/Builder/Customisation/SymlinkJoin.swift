@@ -82,8 +82,28 @@ public struct SymlinkJoin: Sendable {
         var visiting: Set<DirectoryID> = []
     }
 
+    /// A directory being merged and the names still to merge from it.
+    private struct MergeFrame {
+        var host: [UInt8]
+        var image: [UInt8]
+        var relative: [UInt8]
+        var id: DirectoryID?
+        var names: [[UInt8]]
+        var next = 0
+    }
+
+    /// Iterative (an explicit stack, not recursion), so a deep content tree cannot overflow
+    /// the call stack.
     private func merge(host: [UInt8], image: [UInt8], relative: [UInt8], content: String, state: inout JoinState) throws {
-        for name in try FileSystem.sortedEntries(host) {
+        var stack = [MergeFrame(host: host, image: image, relative: relative, id: nil, names: try FileSystem.sortedEntries(host))]
+        while let top = stack.indices.last {
+            guard stack[top].next < stack[top].names.count else {
+                if let id = stack.removeLast().id { state.visiting.remove(id) }
+                continue
+            }
+            let name = stack[top].names[stack[top].next]
+            stack[top].next += 1
+            let (host, image, relative) = (stack[top].host, stack[top].image, stack[top].relative)
             let hostEntry = host + [0x2F] + name
             let imageEntry = image + [0x2F] + name
             let rel = relative.isEmpty ? name : relative + [0x2F] + name
@@ -115,8 +135,9 @@ public struct SymlinkJoin: Sendable {
             guard state.visiting.insert(source.id).inserted else {
                 throw CustomisationError.symlinkLoop(link: FileSystem.display(hostEntry))
             }
-            try merge(host: source.host, image: source.image, relative: rel, content: content, state: &state)
-            state.visiting.remove(source.id)
+            stack.append(MergeFrame(
+                host: source.host, image: source.image, relative: rel, id: source.id, names: try FileSystem.sortedEntries(source.host)
+            ))
         }
     }
 
