@@ -38,9 +38,9 @@ struct DiffCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let data = try encoder.encode(differences)
-            print(String(decoding: data, as: UTF8.self))
+            try StandardOutput.write(Array(data) + [0x0A])
         } else {
-            print(ArchiveDiff.explain(differences), terminator: "")
+            try StandardOutput.write(Array(ArchiveDiff.explain(differences).utf8))
         }
         if !differences.isEmpty { throw ExitCode(1) }
     }
