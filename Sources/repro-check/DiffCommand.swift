@@ -32,7 +32,7 @@ struct DiffCommand: ParsableCommand {
             differences = try ArchiveDiff.compare(control: control, experiment: experiment, limit: limit)
         } catch {
             // An unreadable or damaged input is a usage problem, not a finding about the builds.
-            Main.fail("\(error)", code: 2)
+            Main.fail(SystemErrorText.message(error), code: 2)
         }
         if json {
             let encoder = JSONEncoder()

@@ -249,6 +249,25 @@ struct ImageSpecTests {
         #expect(spec.graph == "./g.json")
     }
 
+    @Test(
+        "refuses in a nixpkgs conf what it refuses in a spec: duplicate keys, non-finite config numbers, a bad repo_tag",
+        arguments: [
+            (#""repo_tag": "my image:with/bad chars""#, #"conf.json: key repo_tag "my image:with/bad chars" is not a valid image reference: an image reference may not contain spaces"#),
+            (#""repo_tag": "a:b", "config": {"Labels": {"x": Infinity}}"#, "conf.json: config.Labels.x is NaN or infinite (a number beyond 1.8e308 counts), which an image config cannot hold"),
+            (#""repo_tag": "a:b", "uid": 0"#, #"conf.json: invalid JSON at line 1, column 277: duplicate key "uid""#),
+        ]
+    )
+    func confRefusals(extra: String, message: String) {
+        let conf = #"{"architecture": "amd64", "created": "1970-01-01T00:00:01Z", "mtime": "1970-01-01T00:00:01Z", "uid": 0, "gid": 0, "uname": "root", "gname": "root", "store_dir": "/nix/store", "from_image": null, "store_layers": [], "customisation_layer": "c", "#
+        let object = extra.contains("config") ? conf + extra + "}" : conf + #""config": {}, "# + extra + "}"
+        do {
+            _ = try NixpkgsConf.decode(Array(object.utf8), file: "conf.json")
+            Issue.record("accepted \(extra)")
+        } catch {
+            #expect("\(error)" == message)
+        }
+    }
+
     @Test("rejects maxLayers below 2")
     func maxLayersMinimum() throws {
         for value in ["1", "0", "-3", #""1""#] {
