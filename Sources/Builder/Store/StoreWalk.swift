@@ -65,7 +65,9 @@ public enum StoreWalk {
     private struct Frame {
         /// -1 while closed to bound the number of open descriptors.
         var fd: Int32
-        let relative: [UInt8]
+        /// Length of the walk's current relative path before this directory's name was added:
+        /// one path is kept for the whole descent, not one per level (quadratic when deep).
+        let parentLength: Int
         let names: [[UInt8]]
         var next = 0
         let device: UInt64
@@ -80,13 +82,15 @@ public enum StoreWalk {
               rootStatus.isDirectory else { return }
         var stack: [Frame] = []
         defer { for frame in stack where frame.fd >= 0 { close(frame.fd) } }
-        stack.append(try openFrame(AT_FDCWD, name: rootName, relative: [], status: rootStatus, root: root, order: order))
+        var relative: [UInt8] = []
+        stack.append(try openFrame(AT_FDCWD, name: rootName, relative: [], parentLength: 0, status: rootStatus, root: root, order: order))
         while let top = stack.indices.last {
             guard stack[top].next < stack[top].names.count else {
                 let finished = stack.removeLast()
                 defer { close(finished.fd) }
+                relative.removeLast(relative.count - finished.parentLength)
                 if let parent = stack.indices.last, stack[parent].fd < 0 {
-                    stack[parent].fd = try reopenParent(of: finished, as: stack[parent], root: root)
+                    stack[parent].fd = try reopenParent(of: finished, as: stack[parent], display: relative.isEmpty ? root : joined(root, relative))
                 }
                 continue
             }
@@ -94,22 +98,22 @@ public enum StoreWalk {
             stack[top].next += 1
             let fd = stack[top].fd
             let name = FileSystem.cString(child)
-            let relative = stack[top].relative
             let path = relative.isEmpty ? child : joined(relative, child)
             let status = try stat(directory: fd, name: name, display: joined(root, path))
             guard try body(Entry(directory: fd, name: name, root: root, relative: path, status: status)),
                   status.isDirectory else { continue }
-            let frame = try openFrame(fd, name: name, relative: path, status: status, root: root, order: order)
+            let frame = try openFrame(fd, name: name, relative: path, parentLength: relative.count, status: status, root: root, order: order)
             if stack.count >= openDescriptorLimit {
                 close(stack[top].fd)
                 stack[top].fd = -1
             }
             stack.append(frame)
+            relative = path
         }
     }
 
     private static func openFrame(
-        _ parent: Int32, name: [CChar], relative: [UInt8], status: FileSystem.Status, root: [UInt8], order: Order
+        _ parent: Int32, name: [CChar], relative: [UInt8], parentLength: Int, status: FileSystem.Status, root: [UInt8], order: Order
     ) throws -> Frame {
         // Built only for a message: a path per directory would make a deep walk quadratic twice.
         func display() -> [UInt8] { relative.isEmpty ? root : joined(root, relative) }
@@ -118,7 +122,7 @@ public enum StoreWalk {
         do {
             var names = try FileSystem.sortedEntries(directory: fd, display: display())
             if order == .python { PythonNameOrder.reorder(&names) }
-            return Frame(fd: fd, relative: relative, names: names, device: status.device, inode: status.inode)
+            return Frame(fd: fd, parentLength: parentLength, names: names, device: status.device, inode: status.inode)
         } catch {
             close(fd)
             throw error
@@ -127,14 +131,19 @@ public enum StoreWalk {
 
     /// The parent of a finished directory, through `..`; it must still be the directory the
     /// walk came down through, or the tree changed under the walk.
-    private static func reopenParent(of child: Frame, as parent: Frame, root: [UInt8]) throws -> Int32 {
-        let display = FileSystem.display(parent.relative.isEmpty ? root : joined(root, parent.relative))
-        let fd = openat(child.fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw IOError.open(display, errno: errno) }
+    private static func reopenParent(of child: Frame, as parent: Frame, display: @autoclosure () -> [UInt8]) throws -> Int32 {
+        try reopenParent(of: child.fd, device: parent.device, inode: parent.inode, display: display())
+    }
+
+    /// `..` of an open directory, which must be the directory (`device`, `inode`) the caller
+    /// came down through; shared with the symlink join, which bounds descriptors the same way.
+    static func reopenParent(of child: Int32, device: UInt64, inode: UInt64, display: @autoclosure () -> [UInt8]) throws -> Int32 {
+        let fd = openat(child, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw IOError.open(FileSystem.display(display()), errno: errno) }
         var info = Glibc.stat()
-        guard fstat(fd, &info) == 0, UInt64(info.st_dev) == parent.device, UInt64(info.st_ino) == parent.inode else {
+        guard fstat(fd, &info) == 0, UInt64(info.st_dev) == device, UInt64(info.st_ino) == inode else {
             close(fd)
-            throw StoreWalkError.changedDuringWalk(display)
+            throw StoreWalkError.changedDuringWalk(FileSystem.display(display()))
         }
         return fd
     }
