@@ -166,7 +166,7 @@ struct CheckCommand: ParsableCommand {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
         } catch {
-            throw UsageError("\(path): cannot be written: \(error.localizedDescription)")
+            throw UsageError("\(path): cannot be written: \(SystemErrorText.reason(error))")
         }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))

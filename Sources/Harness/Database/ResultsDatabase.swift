@@ -1,3 +1,4 @@
+import Builder
 import Foundation
 import GRDB
 
@@ -16,7 +17,7 @@ public struct ResultsDatabase: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw ResultsDatabaseError.cannotCreateDirectory(path: path, reason: error.localizedDescription)
+            throw ResultsDatabaseError.cannotCreateDirectory(path: path, reason: SystemErrorText.reason(error))
         }
         // A pool gives WAL, so a report can read while a check writes.
         let pool = try Self.translatingErrors(path: path) {
