@@ -9,7 +9,7 @@ struct ReproCheck: AsyncParsableCommand {
         commandName: "repro-check",
         abstract: "Build container images the way nixpkgs' streamLayeredImage does, and prove they are reproducible.",
         version: ToolVersion.string,
-        subcommands: [BuildCommand.self, PlanCommand.self, CheckCommand.self, DiffCommand.self, ReportCommand.self, MergeCommand.self]
+        subcommands: [BuildCommand.self, PlanCommand.self, CheckCommand.self, DiffCommand.self, ReportCommand.self, MergeCommand.self, ReplayCommand.self]
     )
 }
 
@@ -23,6 +23,8 @@ enum Main {
     static func main() async {
         // A closed stdout must surface as EPIPE with a message, not kill the process silently.
         signal(SIGPIPE, SIG_IGN)
+        let known = ReproCheck.configuration.subcommands.map { $0._commandName }
+        if let typo = SubcommandSuggestion.error(for: Array(Self.arguments().dropFirst()), known: known) { fail(typo, code: 2) }
         do {
             var command = try ReproCheck.parseAsRoot(Array(Self.arguments().dropFirst()))
             if var asynchronous = command as? AsyncParsableCommand {
