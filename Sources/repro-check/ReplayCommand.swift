@@ -2,9 +2,6 @@ import ArgumentParser
 import Builder
 import Foundation
 import Harness
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +44,7 @@ struct ReplayCommand: ParsableCommand {
             throw UsageError("\(recorded.specPath): the spec run \(run) checked no longer exists")
         }
 
-        let workRoot = try Self.workFolder()
+        let workRoot = try CheckRunner.makeWorkFolder("replay")
         defer { try? FileManager.default.removeItem(atPath: workRoot) }
         let host = HostFacts.probe()
         let replay = Replay(
@@ -89,16 +86,5 @@ struct ReplayCommand: ParsableCommand {
         print(ArchiveDiff.explain(Array(differences.prefix(20))), terminator: "")
         if differences.count > 20 { print("… and \(differences.count - 20) more.") }
         throw ExitCode(1)
-    }
-
-    private static func workFolder() throws -> String {
-        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
-        var template = Array("\(temporary)repro-check-replay-XXXXXX".utf8CString)
-        guard let path = template.withUnsafeMutableBufferPointer({ buffer in
-            buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
-        }) else { throw CheckRunnerError.workFolder(errno: errno) }
-        // The user_group build runs as another uid and must reach its copies in here.
-        chmod(path, 0o755)
-        return path
     }
 }

@@ -7,10 +7,13 @@ import Testing
 @Suite("Replay of a recorded run")
 struct ReplayTests {
     /// A host unlike the one that recorded the run: other CPUs, PATH, hostname and zoneinfo.
-    static let today = HostFacts(
-        uid: 0, gid: 0, cpuCount: 8, hostname: "today", architecture: "x86_64", path: "/usr/bin:/bin",
-        hasFUSE: true, libfaketime: "/usr/lib/faketime/libfaketime.so.1",
-        tools: Dictionary(uniqueKeysWithValues: HostFacts.toolNames.map { ($0, "/usr/bin/\($0)") }))
+    static let today: HostFacts = {
+        var host = VariationTests.root
+        host.cpuCount = 8
+        host.hostname = "today"
+        host.zoneinfo = []
+        return host
+    }()
 
     static let recordedControl = BuildResult(
         role: .control,

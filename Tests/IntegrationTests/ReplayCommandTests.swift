@@ -4,15 +4,20 @@ import Testing
 /// `repro-check replay RUN SPEC` against runs that `check` recorded with a planted builder.
 @Suite("replay command")
 struct ReplayCommandTests {
+    /// `replay RUN SPEC` on the fixture's database: exit status and stdout with stderr.
+    static func replay(_ run: String, _ spec: String, _ fixture: PlantedCorpus) throws -> (status: Int32, text: String) {
+        let output = try CLI.run(["replay", run, spec, "--db", fixture.database, "--builder", fixture.builder])
+        return (output.status, String(decoding: output.stdout, as: UTF8.self) + output.stderr)
+    }
+
     @Test("rebuilds an unreproducible spec with the recorded values, explains the difference and exits 1")
     func different() throws {
         let fixture = try PlantedCorpus(label: "replay-different")
         defer { fixture.remove() }
         try fixture.addSpec("cpus", plant: "cpus")
         #expect(try fixture.check(["--vary=@none,+num_cpus"]).status == 1)
-        let output = try CLI.run(["replay", "1", "cpus", "--db", fixture.database, "--builder", fixture.builder])
-        let text = String(decoding: output.stdout, as: UTF8.self)
-        #expect(output.status == 1, "\(text)\(output.stderr)")
+        let (status, text) = try Self.replay("1", "cpus", fixture)
+        #expect(status == 1, "\(text)")
         #expect(text.contains("Replaying cpus ("), "\(text)")
         #expect(text.contains("experiment: num_cpus=0\n"), "\(text)")
         #expect(text.contains("(as recorded)"), "\(text)")
@@ -27,9 +32,8 @@ struct ReplayCommandTests {
         let spec = try fixture.addSpec("plain", plant: "none")
         #expect(try fixture.check(["--vary=@none,+home,+umask"]).status == 0)
         let folder = (spec as NSString).deletingLastPathComponent
-        let output = try CLI.run(["replay", "1", folder, "--db", fixture.database, "--builder", fixture.builder])
-        let text = String(decoding: output.stdout, as: UTF8.self)
-        #expect(output.status == 0, "\(text)\(output.stderr)")
+        let (status, text) = try Self.replay("1", folder, fixture)
+        #expect(status == 0, "\(text)")
         #expect(text.contains("experiment: home=/nonexistent-second; umask=0002"), "\(text)")
         #expect(text.contains("Identical: both builds gave sha256:"), "\(text)")
     }

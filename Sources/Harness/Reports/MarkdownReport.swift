@@ -155,7 +155,7 @@ enum MarkdownReport {
         out += "| # | Group | Started (UTC) | Ended (UTC) | Host | Tool | Commit | Status | Outcome |\n|---|---|---|---|---|---|---|---|---|\n"
         for run in shown {
             let status = run.status == .finished ? "finished" : "⚠️ \(ReportData.statusText(run))"
-            out += "| #\(run.id) | \(text(run.info.runGroup ?? "—")) | \(ReportFormat.utc(run.info.startedAt)) | \(run.info.endedAt.map { ReportFormat.utc($0) } ?? "—") | \(text(run.info.host)) | \(text(run.info.toolVersion)) | \(run.info.gitCommit.map { code(String($0.prefix(12))) } ?? "—") | \(status) | \(text(run.info.outcome ?? "—")) |\n"
+            out += "| \(run.id) | \(text(run.info.runGroup ?? "—")) | \(ReportFormat.utc(run.info.startedAt)) | \(run.info.endedAt.map { ReportFormat.utc($0) } ?? "—") | \(text(run.info.host)) | \(text(run.info.toolVersion)) | \(run.info.gitCommit.map { code(String($0.prefix(12))) } ?? "—") | \(status) | \(text(run.info.outcome ?? "—")) |\n"
         }
         if let summary = ReportData.olderRunsSummary(older) { out += "\n\(summary).\n" }
         return out
