@@ -66,6 +66,23 @@ struct ReportTimelineTests {
         #expect(rendered.markdown.contains("| `broke` | ❌ fail | unreproducible (reproducible) | 2023-11-16 22:13:20Z (run #3) | 2023-11-15 22:13:20Z (run #2) | culprit: time"))
     }
 
+    @Test("a spec whose two control builds differ is not flagged for drift: it has no stable digest")
+    func nondeterministicIsNoDrift() throws {
+        let database = try ResultsDatabase.inMemory()
+        for index in 0..<3 {
+            let runID = try database.beginRun(ResultFixtures.run(startedAt: Self.start + Double(index) * Self.day))
+            var noisy = ResultFixtures.unreproducible("noisy")
+            noisy.culpritVerdict = .nondeterministic
+            noisy.builds[0] = ResultFixtures.build(.control, image: "noisy-\(index)")
+            try database.record(noisy, runID: runID)
+            try database.record(ResultFixtures.reproducible("steady", image: "steady-\(index)"), runID: runID)
+            try database.finishRun(id: runID, outcome: "failed", endedAt: Self.start + Double(index) * Self.day + 60)
+        }
+        let html = try ReportWriter.render(database: database).html
+        #expect(!html.contains("<b>Digest drift</b>: noisy"))
+        #expect(html.contains("<b>Digest drift</b>: steady"), "the same change in a reproducible spec is drift")
+    }
+
     @Test("the image ID and the manifest digest stand beside the archive digest, labelled")
     func labelledDigests() throws {
         let rendered = try ReportWriter.render(database: try Self.database(runs: 1, specs: ["one": { _ in true }]))

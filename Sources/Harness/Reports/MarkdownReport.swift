@@ -87,7 +87,10 @@ enum MarkdownReport {
                 out += "Failing since \(moment(history.failingSince, none: "—")); last passed \(moment(history.lastPassed, none: "never")).\n\n"
             }
             if !result.explanation.isEmpty { out += paragraph(result.explanation) + "\n\n" }
-            out += "Control: \(images(result.builds.first { $0.role == .control }, separator: ", ")) · Experiment: \(images(result.builds.first { $0.role == .experiment }, separator: ", "))\n\n"
+            let control = result.builds.first { $0.role == .control }, experiment = result.builds.first { $0.role == .experiment }
+            if control?.imageDigest != nil || experiment?.imageDigest != nil {
+                out += "Control: \(images(control, separator: ", ")) · Experiment: \(images(experiment, separator: ", "))\n\n"
+            }
             if ReportData.isExpectedDifference(result) { continue }
             out += "Rebuild both with the recorded values: \(inlineCode("repro-check replay \(stored.run.id) \(ShellQuote.quote(result.specName))"))\n\n"
             if let culprit = result.culprit { out += "Culprit (\(culprit.verdict.rawValue)): \(culprit.variations.map(inlineCode).joined(separator: ", "))\n\n" }

@@ -71,13 +71,16 @@ struct ReportData {
     static func load(from database: ResultsDatabase) throws -> ReportData {
         let slowdowns = try database.slowdowns().sorted { $0.specName < $1.specName }
         let latest = try database.latestResults().sorted(by: precedes)
-        let negativeControls = Set(latest.filter { $0.result.expectation == .unreproducible }.map(\.result.specName))
+        // A negative control, or a spec whose two control builds differ, has no stable digest
+        // to drift from (the check exempts both the same way).
+        let noStableDigest = Set(latest.filter {
+            $0.result.expectation == .unreproducible || $0.result.culpritVerdict == .nondeterministic
+        }.map(\.result.specName))
         let rank = Dictionary(latest.enumerated().map { ($0.element.result.specName, $0.offset) }, uniquingKeysWith: min)
         let names = try database.specNames().sorted { (rank[$0] ?? .max, $0) < (rank[$1] ?? .max, $1) }
         let histories = try names.map { name in
             let digests = try database.digestHistory(specName: name)
-            // A negative control is unreproducible by design: its digest changes are no drift.
-            let changes = changes(in: digests).filter { !negativeControls.contains(name) || $0.kind != .drift }
+            let changes = changes(in: digests).filter { !noStableDigest.contains(name) || $0.kind != .drift }
             let verdicts = SpecHistory.verdicts(try database.verdictHistory(specName: name))
             return SpecHistory(
                 specName: name, digests: digests,
