@@ -32,8 +32,8 @@ struct ReplayCommand: ParsableCommand {
         let results = try ResultsDatabase(path: database)
         let run = runID
         guard try results.run(id: run) != nil else { throw UsageError("\(database): there is no run \(run)") }
-        var keys = [spec, SpecDiscoveryPath.absolute(spec)]
-        keys.append(SpecDiscoveryPath.absolute(spec) + "/spec.json")
+        // Recorded paths are absolute and standardised, as discovery made them.
+        let keys = [spec, SpecDiscovery.absolute(spec), SpecDiscovery.absolute(spec) + "/spec.json"]
         guard let recorded = try results.specResult(runID: run, matching: keys) else {
             throw UsageError("\(database): run \(run) did not check a spec named or at \(spec)")
         }

@@ -25,14 +25,14 @@ struct ReplayCommandTests {
         #expect(text.contains("etc/value: content differs at byte"), "\(text)")
     }
 
-    @Test("a reproducible spec replays identical and exits 0; it may be named by its folder")
+    @Test("a reproducible spec replays identical and exits 0; it may be named by its folder, trailing slash and all")
     func identical() throws {
         let fixture = try PlantedCorpus(label: "replay-identical")
         defer { fixture.remove() }
         let spec = try fixture.addSpec("plain", plant: "none")
         #expect(try fixture.check(["--vary=@none,+home,+umask"]).status == 0)
         let folder = (spec as NSString).deletingLastPathComponent
-        let (status, text) = try Self.replay("1", folder, fixture)
+        let (status, text) = try Self.replay("1", folder + "/", fixture)
         #expect(status == 0, "\(text)")
         #expect(text.contains("experiment: home=/nonexistent-second; umask=0002"), "\(text)")
         #expect(text.contains("Identical: both builds gave sha256:"), "\(text)")

@@ -108,7 +108,9 @@ public enum SpecDiscovery {
         return unique.enumerated().filter { shard.selects($0.offset) }.map(\.element)
     }
 
-    static func absolute(_ path: String) -> String {
+    /// `path` made absolute against the working folder, with `.`, `..` and a trailing slash
+    /// removed: how spec paths are recorded.
+    public static func absolute(_ path: String) -> String {
         let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         return URL(fileURLWithPath: joined).standardizedFileURL.path
     }
