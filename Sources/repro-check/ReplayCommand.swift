@@ -44,7 +44,7 @@ struct ReplayCommand: ParsableCommand {
             throw UsageError("\(recorded.specPath): the spec run \(run) checked no longer exists")
         }
 
-        let workRoot = try CheckRunner.makeWorkFolder("replay")
+        let workRoot = try Replay.makeWorkFolder()
         defer { try? FileManager.default.removeItem(atPath: workRoot) }
         let host = HostFacts.probe()
         let replay = Replay(

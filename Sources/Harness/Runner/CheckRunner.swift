@@ -104,7 +104,13 @@ public struct CheckRunner: Sendable {
             options: options.optionsJSON, runGroup: options.runGroup)
         let runID = try database.beginRun(info)
 
-        let workRoot = try Self.makeWorkFolder("run")
+        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
+        var template = Array("\(temporary)repro-check-run-XXXXXX".utf8CString)
+        guard let workRoot = template.withUnsafeMutableBufferPointer({ buffer in
+            buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
+        }) else { throw CheckRunnerError.workFolder(errno: errno) }
+        // The user_group build runs as another uid and must reach its copies in here.
+        chmod(workRoot, 0o755)
         defer { try? FileManager.default.removeItem(atPath: workRoot) }
 
         let planner = BuildEnvironmentPlanner(
@@ -174,19 +180,6 @@ public struct CheckRunner: Sendable {
         report.runInfo.endedAt = endedAt
         report.runInfo.outcome = passed ? "passed" : "failed"
         return report
-    }
-
-    /// A new private folder `repro-check-<label>-XXXXXX` in the temporary directory for one
-    /// run's copies and mount points; the caller removes it.
-    public static func makeWorkFolder(_ label: String) throws -> String {
-        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
-        var template = Array("\(temporary)repro-check-\(label)-XXXXXX".utf8CString)
-        guard let workRoot = template.withUnsafeMutableBufferPointer({ buffer in
-            buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
-        }) else { throw CheckRunnerError.workFolder(errno: errno) }
-        // The user_group build runs as another uid and must reach its copies in here.
-        chmod(workRoot, 0o755)
-        return workRoot
     }
 
     /// Earlier runs where the same spec digest and tool version gave another control image.

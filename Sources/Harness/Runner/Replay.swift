@@ -1,5 +1,18 @@
 import Builder
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum ReplayError: Error, Sendable, CustomStringConvertible {
+    case workFolder(path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case let .workFolder(path, code): "\(path): cannot create a work folder: \(String(cString: strerror(code)))"
+        }
+    }
+}
 
 /// `repro-check replay`: one spec's control and experiment built again with the variation
 /// values a run recorded, not the ones this host would choose today.
@@ -62,6 +75,18 @@ public struct Replay: Sendable {
         planner.plan(
             role: role, varied: role == .control ? [] : varied, specPath: specPath, slot: "replay-\(role)",
             inputs: SpecInputs.relativeReferences(ofSpecAt: specPath))
+    }
+
+    /// A private folder for the two builds' copies, mount points and archives, readable by
+    /// the `user_group` build's uid; the caller removes it.
+    public static func makeWorkFolder() throws -> String {
+        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
+        var template = Array("\(temporary)repro-check-replay-XXXXXX".utf8CString)
+        guard let path = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } })
+            .map({ String(cString: $0) })
+        else { throw ReplayError.workFolder(path: temporary, errno: errno) }
+        chmod(path, 0o755)
+        return path
     }
 
     /// `name=value` pairs of a plan, sorted, for people.
