@@ -70,28 +70,42 @@ struct ReportData {
 
     static func load(from database: ResultsDatabase) throws -> ReportData {
         let slowdowns = try database.slowdowns().sorted { $0.specName < $1.specName }
-        let latest = try database.latestResults().sorted(by: precedes)
-        // A negative control, or a spec whose two control builds differ, has no stable digest
-        // to drift from (the check exempts both the same way).
-        let noStableDigest = Set(latest.filter {
-            $0.result.expectation == .unreproducible || $0.result.culpritVerdict == .nondeterministic
-        }.map(\.result.specName))
-        let rank = Dictionary(latest.enumerated().map { ($0.element.result.specName, $0.offset) }, uniquingKeysWith: min)
-        let names = try database.specNames().sorted { (rank[$0] ?? .max, $0) < (rank[$1] ?? .max, $1) }
-        let histories = try names.map { name in
+        let latest = try database.latestResults().sorted { $0.result.specName < $1.result.specName }
+        let negativeControls = Set(latest.filter { $0.result.expectation == .unreproducible }.map(\.result.specName))
+        let histories = try database.specNames().sorted().map { name in
             let digests = try database.digestHistory(specName: name)
-            let changes = changes(in: digests).filter { !noStableDigest.contains(name) || $0.kind != .drift }
-            let verdicts = SpecHistory.verdicts(try database.verdictHistory(specName: name))
+            // A negative control is unreproducible by design: its digest changes are no drift.
+            let changes = changes(in: digests).filter { !negativeControls.contains(name) || $0.kind != .drift }
             return SpecHistory(
                 specName: name, digests: digests,
                 controlTimes: try database.buildTimes(specName: name, role: .control).filter(\.succeeded),
-                changes: changes, slowdown: slowdowns.first { $0.specName == name },
-                lastPassed: verdicts.lastPassed, failingSince: verdicts.failingSince)
+                changes: changes, slowdown: slowdowns.first { $0.specName == name })
         }
-        return ReportData(
+        return try ReportData(
             runs: try database.runs(),
             latest: latest,
-            histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements())
+            histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements()
+        ).withVerdicts(from: database)
+    }
+
+    /// Failing specs first in every section, and each history told when its spec last passed
+    /// and since when it fails. A spec whose two control builds differ has no stable digest,
+    /// so, as the check does, its digest changes are not called drift.
+    func withVerdicts(from database: ResultsDatabase) throws -> ReportData {
+        var data = self
+        data.latest.sort(by: Self.precedes)
+        let rank = Dictionary(data.latest.enumerated().map { ($0.element.result.specName, $0.offset) }, uniquingKeysWith: min)
+        let nondeterministic = Set(
+            data.latest.filter { $0.result.culpritVerdict == .nondeterministic }.map(\.result.specName))
+        data.histories.sort { (rank[$0.specName] ?? .max, $0.specName) < (rank[$1.specName] ?? .max, $1.specName) }
+        for index in data.histories.indices {
+            let name = data.histories[index].specName
+            let verdicts = SpecHistory.verdicts(try database.verdictHistory(specName: name))
+            data.histories[index].lastPassed = verdicts.lastPassed
+            data.histories[index].failingSince = verdicts.failingSince
+            if nondeterministic.contains(name) { data.histories[index].changes.removeAll { $0.kind == .drift } }
+        }
+        return data
     }
 
     /// Runs shown in full; older ones are summarised, so a long history stays readable.
