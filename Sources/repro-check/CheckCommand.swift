@@ -41,7 +41,9 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("shard"), help: "Check only shard K of N (specs whose index mod N is K-1).")
     var shard: String?
 
-    @Option(name: .customLong("filter"), help: "Check only specs whose name or path matches this regular expression (repeatable).")
+    @Option(
+        name: .customLong("filter"),
+        help: ArgumentHelp("Check only specs whose name or path matches this regular expression (repeatable).", valueName: "pattern"))
     var filter: [String] = []
 
     @Flag(name: .customLong("fail-fast"), help: "Start no further spec after the first failure.")
