@@ -258,7 +258,7 @@ struct ArchiveDiffTests {
         let good = try files.write("good.tar", bytes)
         bytes[5] ^= 0x40
         let bad = try files.write("bad.tar", bytes)
-        #expect(throws: ArchiveError.corrupt(bad, "a tar header has a bad checksum at its block")) {
+        #expect(throws: ArchiveError.corrupt(bad, "a tar header has a bad checksum")) {
             try ArchiveDiff.compare(control: bad, experiment: good)
         }
     }
