@@ -113,4 +113,13 @@ struct ArchiveHasherTests {
             try Self.hash(bytes)
         }
     }
+
+    @Test("refuses a stream that goes on for more than 1 MiB after the end of the archive")
+    func endlessTrailer() throws {
+        let built = try TestArchive.basic.build()
+        let trailer = [UInt8](repeating: 0, count: Int(TarLayout.trailerLimit))
+        // Record padding beyond CPython's is accepted, and hashed.
+        #expect(try Self.hash(built.bytes + trailer.prefix(20 * 512)).archiveDigest != Digest.of(built.bytes))
+        #expect(throws: ArchiveError.endless("test stream")) { try Self.hash(built.bytes + trailer, chunkSizes: { _ in 4096 }) }
+    }
 }
