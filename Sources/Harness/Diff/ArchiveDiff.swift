@@ -13,8 +13,12 @@ public enum ArchiveDiff {
     /// The differences between `control` and `experiment` (paths of docker-archive files,
     /// optionally gzip-compressed); empty when their streams are identical.
     public static func compare(control: String, experiment: String, limit: Int = defaultLimit) throws -> [Difference] {
-        let a = try ArchiveIndex.read(path: control)
-        let b = try ArchiveIndex.read(path: experiment)
+        // Either may be a pipe: each is read once to index it, and again (from a spooled copy
+        // if it is not a regular file) for the layers that differ.
+        let inputA = try RereadableInput(path: control)
+        let inputB = try RereadableInput(path: experiment)
+        let a = try ArchiveIndex.read(input: inputA)
+        let b = try ArchiveIndex.read(input: inputB)
         if a.streamDigest == b.streamDigest { return [] }
 
         var differences: [Difference] = []
@@ -33,8 +37,8 @@ public enum ArchiveDiff {
         }
         differences += config.differences
 
-        var cursorA = ArchiveCursor(path: control)
-        var cursorB = ArchiveCursor(path: experiment)
+        var cursorA = ArchiveCursor(input: inputA)
+        var cursorB = ArchiveCursor(input: inputB)
         for position in 0..<max(a.layerOrdinals.count, b.layerOrdinals.count) {
             let memberA = position < a.layerOrdinals.count ? a.members[a.layerOrdinals[position]] : nil
             let memberB = position < b.layerOrdinals.count ? b.members[b.layerOrdinals[position]] : nil
@@ -50,11 +54,12 @@ public enum ArchiveDiff {
             var collector = DifferenceCollector(layer: name, limit: limit)
             let outerA = try cursorA.take(ordinal: a.layerOrdinals[position])
             let outerB = try cursorB.take(ordinal: b.layerOrdinals[position])
-            var innerA = TarWalker(source: MemberDataSource(outer: outerA), label: "\(control) (layer \(position + 1))")
-            var innerB = TarWalker(source: MemberDataSource(outer: outerB), label: "\(experiment) (layer \(position + 1))")
+            // A docker archive may hold a layer gzipped (`build` accepts such a base image).
+            var innerA = TarReader(source: try GunzipSniffingSource(MemberDataSource(outer: outerA)), label: "\(control) (layer \(position + 1))")
+            var innerB = TarReader(source: try GunzipSniffingSource(MemberDataSource(outer: outerB)), label: "\(experiment) (layer \(position + 1))")
             try LayerDiff.compare(&innerA, &innerB, into: &collector)
-            cursorA.giveBack(innerA.source.outer)
-            cursorB.giveBack(innerB.source.outer)
+            cursorA.giveBack(innerA.source.inner.outer)
+            cursorB.giveBack(innerB.source.inner.outer)
             if collector.isEmpty {
                 // Same entries, yet different bytes: padding, header encoding, trailing blocks.
                 collector.add(path: nil, field: "bytes", control: memberA.digest.description, experiment: memberB.digest.description)
@@ -172,25 +177,26 @@ struct ArchiveIndex {
     var manifestOrdinal: Int
     var configOrdinal: Int
 
-    static func read(path: String) throws -> ArchiveIndex {
-        var walker = TarWalker(source: HashingSource(try FileSource(path: path)), label: path)
+    static func read(input: RereadableInput) throws -> ArchiveIndex {
+        let path = input.label
+        var reader = TarReader(source: HashingSource(try input.firstPass()))
         var members: [Member] = []
         var kept: [Int: [UInt8]] = [:]
-        while let header = try walker.next() {
+        while let header = try reader.next() {
             let name = header.nameString
             let size = header.carriesData ? header.size : 0
-            let keep = name == DockerManifest.memberName || DockerManifest.mayBeConfig(name: name, size: size)
+            let keep = try DockerManifest.keeps(name: name, size: size, label: path)
             var hashing = HashingSink()
             var bytes: [UInt8] = []
-            try walker.forEachChunk { chunk in
+            try reader.forEachChunk { chunk in
                 try hashing.write(chunk)
                 if keep { bytes.append(contentsOf: chunk) }
             }
             if keep { kept[members.count] = bytes }
             members.append(Member(header: header, digest: hashing.finalize().digest, size: size))
         }
-        try walker.drainSource()
-        let streamDigest = walker.source.hashing.finalize().digest
+        try reader.drainTrailer()
+        let streamDigest = reader.source.hashing.finalize().digest
 
         // The last copy wins, as when docker loads an archive with a repeated name.
         guard let manifestOrdinal = members.lastIndex(where: { $0.header.nameString == DockerManifest.memberName }),
@@ -242,32 +248,32 @@ struct ArchiveIndex {
     }
 }
 
-/// Positions a walker on an archive's members in any order: forward when possible, from a
-/// fresh open of the file otherwise (layers are almost always stored in manifest order, so
+/// Positions a reader on an archive's members in any order: forward when possible, from a
+/// fresh open of the input otherwise (layers are almost always stored in manifest order, so
 /// reopening is rare).
 struct ArchiveCursor {
-    let path: String
-    private var walker: TarWalker<FileSource>?
+    let input: RereadableInput
+    private var reader: TarReader<FileSource>?
 
-    init(path: String) { self.path = path }
+    init(input: RereadableInput) { self.input = input }
 
-    /// A walker whose current member is the `ordinal`-th (0-based), its data unread.
-    mutating func take(ordinal: Int) throws -> TarWalker<FileSource> {
-        var current: TarWalker<FileSource>
-        if let walker, walker.memberCount <= ordinal {
-            current = walker
+    /// A reader whose current member is the `ordinal`-th (0-based), its data unread.
+    mutating func take(ordinal: Int) throws -> TarReader<FileSource> {
+        var current: TarReader<FileSource>
+        if let reader, reader.memberCount <= ordinal {
+            current = reader
         } else {
-            current = TarWalker(source: try FileSource(path: path), label: path)
+            current = TarReader(source: try input.reopen())
         }
-        walker = nil
+        reader = nil
         while current.memberCount < ordinal + 1 {
             // The first read found this member; its absence now means the file changed.
-            guard try current.next() != nil else { throw ArchiveError.truncated(path) }
+            guard try current.next() != nil else { throw ArchiveError.truncated(input.label) }
         }
         return current
     }
 
-    mutating func giveBack(_ walker: TarWalker<FileSource>) {
-        self.walker = walker
+    mutating func giveBack(_ reader: TarReader<FileSource>) {
+        self.reader = reader
     }
 }

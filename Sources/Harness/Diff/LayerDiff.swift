@@ -22,7 +22,7 @@ enum LayerDiff {
     }
 
     static func compare<A: ByteSource, B: ByteSource>(
-        _ control: inout TarWalker<A>, _ experiment: inout TarWalker<B>, into collector: inout DifferenceCollector
+        _ control: inout TarReader<A>, _ experiment: inout TarReader<B>, into collector: inout DifferenceCollector
     ) throws {
         let bufferA = CopyBuffer(size: 1 << 16)
         let bufferB = CopyBuffer(size: 1 << 16)
@@ -52,12 +52,12 @@ enum LayerDiff {
     /// Where two entries' contents first differ, as `byte N: 0xHH` on each side (or `end of
     /// data` for the side that is shorter); nil when they agree.
     private static func firstContentDifference<A: ByteSource, B: ByteSource>(
-        _ control: inout TarWalker<A>, _ experiment: inout TarWalker<B>, _ bufferA: CopyBuffer, _ bufferB: CopyBuffer
+        _ control: inout TarReader<A>, _ experiment: inout TarReader<B>, _ bufferA: CopyBuffer, _ bufferB: CopyBuffer
     ) throws -> (String, String)? {
         var offset: UInt64 = 0
         while true {
-            let countA = try control.readDataFully(into: bufferA.bytes)
-            let countB = try experiment.readDataFully(into: bufferB.bytes)
+            let countA = try control.readFully(into: bufferA.bytes)
+            let countB = try experiment.readFully(into: bufferB.bytes)
             let common = min(countA, countB)
             var mismatch: Int?
             if memcmpDiffers(bufferA.bytes, bufferB.bytes, common) {
@@ -70,7 +70,7 @@ enum LayerDiff {
                 func show(_ buffer: CopyBuffer, _ count: Int) -> String {
                     mismatch < count ? "byte \(at): 0x\(Hex.encode([buffer.bytes[mismatch]]))" : "byte \(at): end of data"
                 }
-                // The walkers skip the unread rest when asked for the next entry.
+                // The readers skip the unread rest when asked for the next entry.
                 return (show(bufferA, countA), show(bufferB, countB))
             }
             if countA == 0 { return nil }
@@ -83,7 +83,7 @@ enum LayerDiff {
         return memcmp(baseA, baseB, count) != 0
     }
 
-    private static func index<S: ByteSource>(first: TarHeader?, rest walker: inout TarWalker<S>, from position: Int) throws -> [IndexedEntry] {
+    private static func index<S: ByteSource>(first: TarHeader?, rest reader: inout TarReader<S>, from position: Int) throws -> [IndexedEntry] {
         var entries: [IndexedEntry] = []
         var seen: [[UInt8]: Int] = [:]
         var next = first
@@ -94,12 +94,12 @@ enum LayerDiff {
             var digest: Digest?
             if header.carriesData {
                 var hashing = HashingSink()
-                try walker.forEachChunk { try hashing.write($0) }
+                try reader.forEachChunk { try hashing.write($0) }
                 digest = hashing.finalize().digest
             }
             entries.append(IndexedEntry(key: EntryKey(name: header.name, occurrence: occurrence), header: header, contentDigest: digest, position: position))
             position += 1
-            next = try walker.next()
+            next = try reader.next()
         }
         return entries
     }
