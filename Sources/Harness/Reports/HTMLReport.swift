@@ -132,8 +132,12 @@ enum HTMLReport {
             if !result.differences.isEmpty {
                 out += "<table class=\"diffs\"><thead><tr><th>Layer</th><th>Path</th><th>Field</th><th>Control</th><th>Experiment</th></tr></thead><tbody>"
                 for difference in result.differences.prefix(differenceLimit) {
-                    out += "<tr><td>\(e(difference.layer ?? "archive"))</td><td>\(e(difference.path ?? ""))</td><td>\(e(difference.field))</td>"
-                    out += "<td>\(e(difference.control ?? "(absent)"))</td><td>\(e(difference.experiment ?? "(absent)"))</td></tr>"
+                    let cells = difference.cells
+                    out += "<tr><td>\(e(difference.layer ?? "archive"))</td><td>\(e(difference.path ?? ""))</td><td>\(e(cells.field))</td>"
+                    out += "<td>\(e(cells.control))</td><td>\(e(cells.experiment))</td></tr>"
+                    if !difference.diffLines.isEmpty {
+                        out += "<tr><td colspan=\"5\"><pre class=\"text-diff\">\(e(difference.diffLines.joined(separator: "\n")))</pre></td></tr>"
+                    }
                 }
                 out += "</tbody></table>"
                 if result.differences.count > differenceLimit {
