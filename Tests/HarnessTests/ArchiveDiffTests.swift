@@ -189,6 +189,20 @@ struct ArchiveDiffTests {
         ])
     }
 
+    @Test("still shows a text diff for an entry that moved")
+    func textDiffUnaligned() throws {
+        var control = TestArchive.basic
+        control.layers[0].entries.append(.file("etc/hosts", "127.0.0.1 localhost\nhost=vm\n"))
+        var experiment = TestArchive.basic
+        experiment.layers[0].entries.insert(.file("etc/hosts", "127.0.0.1 localhost\nhost=ci\n"), at: 1)
+        let (differences, a, b) = try Self.diff(control, experiment)
+        let layer = Self.inLayer(differences, Self.layerName(0, a, b))
+        #expect(layer.map(\.kind) == [.entryOrder, .entryContent], "same size, so only order and content")
+        #expect(layer.first?.field == "same entries, different order")
+        #expect(layer.last?.diffLines == ["@@ -1,2 +1,2 @@", " 127.0.0.1 localhost", "-host=vm", "+host=ci"])
+        #expect(layer.last?.summary == "\(Self.layerName(0, a, b)) etc/hosts: content differs (text): -host=vm / +host=ci")
+    }
+
     @Test("reports pax records that differ")
     func paxRecords() throws {
         var control = TestArchive.basic

@@ -22,10 +22,16 @@ extension Difference {
         }
     }
 
-    /// One line for people: `layer 2 (…) nix/store/…/bin/hello: mtime 1 (…) vs 3600 (…)`.
+    /// One line for people: `layer 2 (…) nix/store/…/bin/hello: mtime 1 (…) vs 3600 (…)`; a text
+    /// diff is reduced to its first removed and added lines.
     public var summary: String {
         let location = [layer, path].compactMap { $0 }.joined(separator: " ")
-        return location.isEmpty ? statement : "\(location): \(statement)"
+        var text = statement
+        if let lines {
+            let first = [lines.first { $0.kind == .removed }, lines.first { $0.kind == .added }].compactMap { $0?.rendered }
+            text = "content differs (text): " + first.joined(separator: " / ")
+        }
+        return location.isEmpty ? text : "\(location): \(text)"
     }
 
     /// The unified diff of a text content difference, one rendered line each (`-host=vm`).
