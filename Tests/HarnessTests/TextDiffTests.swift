@@ -68,4 +68,10 @@ struct TextDiffTests {
         #expect(!TextDiff.isText([0x61, 0x00, 0x62]))
         #expect(!TextDiff.isText([0xFF, 0xFE]))
     }
+
+    @Test("fences a diff in Markdown with one backtick more than any run inside")
+    func markdownFence() {
+        #expect(MarkdownReport.fenced(["-a", "+b"]) == "```diff\n-a\n+b\n```\n")
+        #expect(MarkdownReport.fenced(["-````", "+x"]) == "`````diff\n-````\n+x\n`````\n")
+    }
 }
