@@ -75,7 +75,9 @@ enum SpecBuild {
     }
 }
 
+/// A conf or spec file, which may be a pipe (`<(…)`); bounded, so a device such as /dev/zero
+/// is refused instead of filling memory.
 func readFile(_ path: String) throws -> [UInt8] {
     var source = try FileSource(path: path)
-    return try source.readAll()
+    return try source.readAll(limit: ByteLimits.document)
 }

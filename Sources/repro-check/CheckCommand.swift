@@ -256,7 +256,7 @@ final class CheckProgress: Sendable {
         if let culprit = result.culprit { text += "; culprit: \(culprit.summary)" }
         if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
         if result.outcome == .buildError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
-        if result.explanation.contains("Digest drift") { text += "; digest drift" }
+        if result.digestDrift { text += "; digest drift" }
         return text
     }
 }

@@ -7,7 +7,12 @@ struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Explain how two image archives differ, down to the layer, entry and header field.",
-        discussion: "Exits 0 when the archives are identical, 1 when they differ, 2 when one cannot be read."
+        discussion: """
+            Causes come first (entries inside layers, layers added, removed or moved, config and manifest keys); \
+            what merely follows from them (layer digests, rootfs.diff_ids, manifest Config and Layers) is one last line. \
+            A changed text file is shown as a unified diff, a binary one by its first differing byte. \
+            Exits 0 when the archives are identical, 1 when they differ, 2 when one cannot be read.
+            """
     )
 
     @Argument(help: "The control archive (docker-archive, optionally gzip-compressed).")
@@ -16,7 +21,7 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "The experiment archive.")
     var experiment: String
 
-    @Flag(name: .customLong("json"), help: "Print the differences as a JSON array instead of text.")
+    @Flag(name: .customLong("json"), help: "Print the differences as a JSON array of typed differences (kind, location, values, diff lines) instead of text.")
     var json = false
 
     @Option(name: .customLong("limit"), help: "Report at most this many differences per layer, config or manifest.")

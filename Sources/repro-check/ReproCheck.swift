@@ -71,9 +71,11 @@ enum Main {
         return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// A spec, conf or graph that cannot describe an image: the caller must change the input.
+    /// A spec, conf, graph or archive that cannot describe an image: the caller must change the
+    /// input.
     static func isInputError(_ error: any Error) -> Bool {
         error is SpecError || error is UsageError || error is StoreError || error is LayeringError
+            || error is ArchiveError || error is InputError
     }
 
     /// Errors of our own modules carry a one-sentence description; ArgumentParser's own

@@ -89,11 +89,11 @@ struct ArchiveHasherTests {
         var bytes = try TestArchive.basic.build().bytes
         bytes[10] ^= 0xFF
         var hasher = ArchiveHasher(label: "test stream")
-        let expected = ArchiveError.corrupt("test stream", "a tar header has a bad checksum at its block")
+        let expected = ArchiveError.corrupt("test stream", "a tar header has a bad checksum")
         #expect(throws: expected) { try bytes.withUnsafeBytes { try hasher.write($0) } }
         #expect(throws: expected) { try hasher.write([0]) }
         #expect(throws: expected) { try hasher.finish() }
-        #expect(expected.description == "test stream is corrupt: a tar header has a bad checksum at its block")
+        #expect(expected.description == "test stream is corrupt: a tar header has a bad checksum")
     }
 
     @Test("names a missing manifest")
@@ -112,5 +112,14 @@ struct ArchiveHasherTests {
         #expect(throws: ArchiveError.corrupt("test stream", "it is gzip-compressed, but a build streams an uncompressed docker-archive")) {
             try Self.hash(bytes)
         }
+    }
+
+    @Test("refuses a stream that goes on for more than 1 MiB after the end of the archive")
+    func endlessTrailer() throws {
+        let built = try TestArchive.basic.build()
+        let trailer = [UInt8](repeating: 0, count: Int(TarLayout.trailerLimit))
+        // Record padding beyond CPython's is accepted, and hashed.
+        #expect(try Self.hash(built.bytes + trailer.prefix(20 * 512)).archiveDigest != Digest.of(built.bytes))
+        #expect(throws: ArchiveError.endless("test stream")) { try Self.hash(built.bytes + trailer, chunkSizes: { _ in 4096 }) }
     }
 }

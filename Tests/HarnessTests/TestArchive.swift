@@ -42,6 +42,9 @@ struct TestArchive {
     var storageOrder: [Int]?
     /// An extra outer member (its name may need a pax header).
     var extraMember: (name: String, content: [UInt8])?
+    /// Store layer members gzip-compressed, as `docker save` of some tools does; diffIDs stay
+    /// those of the uncompressed tars.
+    var gzipLayers = false
 
     static func layerTar(_ entries: [Entry]) throws -> [UInt8] {
         var tar = TarWriter(sink: MemorySink())
@@ -84,13 +87,33 @@ struct TestArchive {
 
         var tar = TarWriter(sink: MemorySink())
         for index in storageOrder ?? Array(tars.indices) {
-            try tar.add(TarHeader(name: members[index], mtime: outerMtime), content: tars[index])
+            try tar.add(TarHeader(name: members[index], mtime: outerMtime), content: gzipLayers ? try Self.gzip(tars[index]) : tars[index])
         }
         if let extraMember { try tar.add(TarHeader(name: extraMember.name, mtime: 1), content: extraMember.content) }
         try tar.add(TarHeader(name: configName, mtime: 1), content: config)
         try tar.add(TarHeader(name: "manifest.json", mtime: 1), content: manifest)
         try tar.finish()
         return Built(bytes: tar.sink.bytes, layerTars: tars, configBytes: config, manifestBytes: manifest)
+    }
+
+    /// gzip(1)'s output, so readers are checked against a real encoder.
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "gzip -n -c"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        // Written from another thread: gzip may fill the output pipe before it reads all input.
+        let writer = Thread {
+            input.fileHandleForWriting.write(Data(bytes))
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Array(data)
     }
 
     static let glibc = "/nix/store/43p2vm6zmimlr0cihf7f95kwnri5icl0-glibc-2.37-8"

@@ -59,12 +59,12 @@ struct BuildCommandTests {
         BadCase(name: "bad time", expected: "key \"created\" is not an ISO-8601 time", exitStatus: 2) { fixture in
             fixture.conf["created"] = "yesterday"
         },
-        BadCase(name: "truncated base image", expected: "is truncated", exitStatus: 1) { fixture in
+        BadCase(name: "truncated base image", expected: "is truncated", exitStatus: 2) { fixture in
             let base = try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryRoot + "/Tests/BuilderTests/Fixtures/writer/base-image/base.tar"))
             try base.prefix(9000).write(to: URL(fileURLWithPath: fixture.root + "/base.tar"))
             fixture.conf["from_image"] = fixture.root + "/base.tar"
         },
-        BadCase(name: "corrupt base image", expected: "corrupt", exitStatus: 1) { fixture in
+        BadCase(name: "corrupt base image", expected: "corrupt", exitStatus: 2) { fixture in
             var base = try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryRoot + "/Tests/BuilderTests/Fixtures/writer/base-image/base.tar"))
             base[600] ^= 0xFF  // inside the first member's header or data
             base[2000] ^= 0xFF

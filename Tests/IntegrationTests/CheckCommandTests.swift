@@ -51,7 +51,9 @@ struct CheckCommandTests {
         #expect(spec.culprit == `case`.culprit, "\(spec.explanation)")
         let fields = spec.differences.filter { $0.path == "etc/value" && $0.layer?.hasPrefix("layer 1") == true }.map(\.field)
         #expect(fields.contains("content"), "\(spec.differences)")
-        #expect(spec.explanation.contains("etc/value: content differs at byte"))
+        // The planted value is a line of text: the explanation shows it as a unified diff.
+        #expect(spec.explanation.contains("etc/value: content differs:\n    @@ "), "\(spec.explanation)")
+        #expect(spec.differences.contains { $0.path == "etc/value" && $0.kind == .entryContent && $0.lines?.isEmpty == false })
         // Every chosen value is recorded, so the failure can be replayed.
         let experiment = try #require(spec.builds.first { $0.role == .experiment })
         #expect(experiment.variationValues["time"]?.contains("FAKETIME=+10y") == true)

@@ -11,49 +11,62 @@ public struct BaseImage: Sendable {
     public let layers: [BaseLayer]
     public let config: JSONObject
 
+    /// Reads the archive once (it may be a pipe: `RereadableInput` keeps a copy for the layer
+    /// passes), keeping only member positions and the small JSON members.
     public init(path: String) throws {
         self.path = path
-        var reader = TarReader(source: try FileSource(path: path))
+        let input = try RereadableInput(path: path)
+        var reader = TarReader(source: try input.firstPass())
         var members: [String: Member] = [:]
+        var kept: [String: [UInt8]] = [:]
         while let header = try reader.next() {
-            // CPython's getmember returns the last member of a name.
-            members[header.nameString] = Member(header: header, dataOffset: reader.offset)
-        }
-        func read(_ name: String) throws -> JSONObject {
-            guard let member = members[name] else { throw ArchiveError.missingMember(path, name) }
-            let bytes = try BaseImage.readMember(path: path, member: member)
-            let value: JSONValue
-            do { value = try JSONParser.parse(bytes) } catch {
-                throw ArchiveError.invalidMetadata(path, "\(name) is not valid JSON (\(error))")
+            let name = header.nameString
+            // Members are copied into the new image under their own headers: a name that
+            // escapes the archive root must never get that far.
+            if name.hasPrefix("/") || name.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
+                throw ArchiveError.invalidMetadata(path, "member \(name) has an absolute path or a .. component, which an image must not carry")
             }
-            guard let object = value.objectValue else { throw ArchiveError.invalidMetadata(path, "\(name) is not a JSON object") }
-            return object
+            // CPython's getmember returns the last member of a name.
+            members[name] = Member(header: header, dataOffset: reader.offset)
+            if try DockerManifest.keeps(name: name, size: header.carriesData ? header.size : 0, label: path) {
+                kept[name] = try reader.readAll(limit: DockerManifest.jsonLimit)
+            } else {
+                kept[name] = nil
+            }
         }
-        guard let manifestMember = members["manifest.json"] else { throw ArchiveError.missingMember(path, "manifest.json") }
-        let manifestBytes = try BaseImage.readMember(path: path, member: manifestMember)
-        guard let manifest = try? JSONParser.parse(manifestBytes), let first = manifest.arrayValue?.first?.objectValue else {
-            throw ArchiveError.invalidMetadata(path, "manifest.json is not a list of image entries")
+        guard let manifestBytes = kept[DockerManifest.memberName] else { throw ArchiveError.missingMember(path, DockerManifest.memberName) }
+        let manifest = try DockerManifest.parse(manifestBytes, label: path)
+        let configName = manifest.configName
+        guard let configMember = members[configName] else { throw ArchiveError.missingMember(path, configName) }
+        // A config not named like one (`<hex>.json`) was not kept on the way; read it again.
+        let configBytes = try kept[configName] ?? BaseImage.readMember(input: input, member: configMember)
+        let config: JSONObject
+        do {
+            guard let object = try JSONParser.parse(configBytes).objectValue else {
+                throw ArchiveError.invalidMetadata(path, "\(configName) is not a JSON object")
+            }
+            config = object
+        } catch let error as ArchiveError {
+            throw error
+        } catch {
+            throw ArchiveError.invalidMetadata(path, "\(configName) is not valid JSON (\(error))")
         }
-        guard let configName = first["Config"]?.stringValue else {
-            throw ArchiveError.invalidMetadata(path, "manifest.json names no Config")
-        }
-        guard let layerNames = first["Layers"]?.arrayValue?.compactMap(\.stringValue) else {
-            throw ArchiveError.invalidMetadata(path, "manifest.json names no Layers")
-        }
-        let config = try read(configName)
         guard let diffIDs = config["rootfs"]?.objectValue?["diff_ids"]?.arrayValue?.compactMap(\.stringValue) else {
             throw ArchiveError.invalidMetadata(path, "\(configName) has no rootfs.diff_ids")
         }
-        guard diffIDs.count == layerNames.count else {
-            throw ArchiveError.invalidMetadata(path, "manifest.json lists \(layerNames.count) layers but \(configName) has \(diffIDs.count) diff_ids")
+        guard diffIDs.count == manifest.layers.count else {
+            throw ArchiveError.invalidMetadata(path, "manifest.json lists \(manifest.layers.count) layers but \(configName) has \(diffIDs.count) diff_ids")
         }
         var layers: [BaseLayer] = []
-        for (name, diffText) in zip(layerNames, diffIDs) {
+        for (name, diffText) in zip(manifest.layers, diffIDs) {
             guard let member = members[name] else { throw ArchiveError.missingMember(path, name) }
+            guard member.header.isRegular else {
+                throw ArchiveError.invalidMetadata(path, "layer member \(name) is not a regular file")
+            }
             guard let diffID = Digest(parsing: diffText) else {
                 throw ArchiveError.invalidMetadata(path, "\(configName) has a malformed diff_id \(diffText)")
             }
-            layers.append(BaseLayer(archivePath: path, member: member, diffID: diffID))
+            layers.append(BaseLayer(input: input, member: member, diffID: diffID))
         }
         self.layers = layers
         self.config = config
@@ -64,21 +77,26 @@ public struct BaseImage: Sendable {
         config["config"]?.objectValue?["Env"]?.arrayValue?.compactMap(\.stringValue) ?? []
     }
 
-    static func readMember(path: String, member: Member) throws -> [UInt8] {
-        var source = try FileSource(path: path)
-        let buffer = CopyBuffer(size: 1 << 16)
-        try source.skip(member.dataOffset, buffer: buffer)
-        let bytes = try source.readUpTo(Int(member.header.size))
-        guard bytes.count == Int(member.header.size) else { throw ArchiveError.truncated(path) }
+    private static func readMember(input: RereadableInput, member: Member) throws -> [UInt8] {
+        let size = member.header.carriesData ? member.header.size : 0
+        guard size <= DockerManifest.jsonLimit else {
+            throw ArchiveError.invalidMetadata(input.label, "\(member.header.nameString) is \(size) bytes, larger than any config")
+        }
+        var source = try input.reopen()
+        try source.skip(member.dataOffset, buffer: CopyBuffer(size: 1 << 16))
+        let bytes = try source.readUpTo(Int(size))
+        guard bytes.count == Int(size) else { throw ArchiveError.truncated(input.label) }
         return bytes
     }
 }
 
 /// One layer of a base image, copied byte for byte under its own header.
 public struct BaseLayer: Layer {
-    public let archivePath: String
+    let input: RereadableInput
     public let member: BaseImage.Member
     public let diffID: Digest
+
+    public var archivePath: String { input.label }
 
     public var historyPaths: [String] { [member.header.nameString] }
     public var declaredDiffID: Digest? { diffID }
@@ -101,7 +119,7 @@ public struct BaseLayer: Layer {
     public var memberName: String { member.header.nameString }
 
     public func write<S: ByteSink>(to sink: inout S, buffer: CopyBuffer) throws {
-        var source = try FileSource(path: archivePath)
+        var source = try input.reopen()
         try source.skip(member.dataOffset, buffer: buffer)
         var remaining = member.header.size
         while remaining > 0 {

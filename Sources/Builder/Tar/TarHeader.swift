@@ -99,6 +99,11 @@ public enum TarLayout {
     public static let blockSize = 512
     /// CPython's RECORDSIZE: a finished stream is padded to a multiple of this.
     public static let recordSize = 10240
+    /// Bytes a reader allows after the end-of-archive block: record padding. CPython pads to
+    /// 10 KiB and GNU tar to its blocking factor (20 blocks by default); 1 MiB covers a
+    /// blocking factor of 2048. More means the input is not a tar that ends (/dev/zero is
+    /// one), and reading on would never stop.
+    public static let trailerLimit: UInt64 = 1 << 20
 
     public static func padding(for size: UInt64) -> Int {
         let remainder = Int(size % UInt64(blockSize))

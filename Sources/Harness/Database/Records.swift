@@ -63,6 +63,7 @@ struct SpecResultRecord: ResultsRecord, Equatable {
     var culprits: String
     var explanation: String
     var culpritVerdict: String?
+    var digestDrift: Bool
 
     init(_ result: SpecResult, runID: Int64) throws {
         runId = runID
@@ -75,6 +76,7 @@ struct SpecResultRecord: ResultsRecord, Equatable {
         culprits = try JSONText.encode(result.culprits)
         explanation = result.explanation
         culpritVerdict = result.culpritVerdict?.rawValue
+        digestDrift = result.digestDrift
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
@@ -157,8 +159,10 @@ struct DifferenceRecord: ResultsRecord, Equatable {
     var field: String
     var controlValue: String?
     var experimentValue: String?
+    /// The whole typed difference as JSON; nil in rows stored before differences were typed.
+    var detail: String?
 
-    init(_ difference: Difference, runID: Int64, specName: String) {
+    init(_ difference: Difference, runID: Int64, specName: String) throws {
         runId = runID
         self.specName = specName
         layer = difference.layer
@@ -166,10 +170,14 @@ struct DifferenceRecord: ResultsRecord, Equatable {
         field = difference.field
         controlValue = difference.control
         experimentValue = difference.experiment
+        detail = try JSONText.encode(difference)
     }
 
-    var difference: Difference {
-        Difference(layer: layer, path: path, field: field, control: controlValue, experiment: experimentValue)
+    func difference(path databasePath: String) throws -> Difference {
+        guard let detail else {
+            return Difference(layer: layer, path: path, field: field, control: controlValue, experiment: experimentValue)
+        }
+        return try JSONText.decode(Difference.self, detail, table: "differences", column: "detail", path: databasePath)
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }

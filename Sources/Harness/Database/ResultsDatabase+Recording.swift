@@ -39,7 +39,7 @@ extension ResultsDatabase {
                 }
             }
             for difference in result.differences {
-                var differenceRecord = DifferenceRecord(difference, runID: runID, specName: result.specName)
+                var differenceRecord = try DifferenceRecord(difference, runID: runID, specName: result.specName)
                 try differenceRecord.insert(db)
             }
         }

@@ -66,7 +66,9 @@ public struct ResultsDatabase: Sendable {
 
     private func migrate() throws {
         let migrator = Self.migrator
-        let applied = try read { db -> [String] in
+        // On the writer: a pool's reader opened before the migration would keep the old
+        // schema and fail to decode a column the migration adds.
+        let applied = try write { db -> [String] in
             guard try db.tableExists("grdb_migrations") else { return [] }
             return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
         }
@@ -192,6 +194,7 @@ extension ResultsDatabase {
                 """)
         }
         registerRunGroupMigration(&migrator)
+        registerTypedDifferencesMigration(&migrator)
         return migrator
     }
 }

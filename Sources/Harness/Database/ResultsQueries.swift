@@ -223,7 +223,7 @@ extension ResultsDatabase {
         try read { db in
             try DifferenceRecord.fetchAll(
                 db, sql: "SELECT * FROM differences WHERE run_id = ? ORDER BY spec_name, id", arguments: [runID]
-            ).map { StoredDifference(specName: $0.specName, difference: $0.difference) }
+            ).map { StoredDifference(specName: $0.specName, difference: try $0.difference(path: path)) }
         }
     }
 
@@ -256,7 +256,7 @@ extension ResultsDatabase {
         let differences = try DifferenceRecord.fetchAll(
             db, sql: "SELECT * FROM differences WHERE run_id = ? AND spec_name = ? ORDER BY id",
             arguments: [record.runId, record.specName]
-        ).map(\.difference)
+        ).map { try $0.difference(path: path) }
         return SpecResult(
             specName: record.specName, specPath: record.specPath,
             specDigest: try digest(record.specDigest, "spec_results", "spec_digest"), expectation: expectation,
@@ -264,7 +264,7 @@ extension ResultsDatabase {
             culprits: try JSONText.decode(
                 [String].self, record.culprits, table: "spec_results", column: "culprits", path: path),
             culpritVerdict: record.culpritVerdict.flatMap(CulpritVerdict.init(rawValue:)),
-            builds: builds, differences: differences, explanation: record.explanation)
+            builds: builds, differences: differences, explanation: record.explanation, digestDrift: record.digestDrift)
     }
 
     private func loadBuild(_ db: Database, _ record: BuildRecord) throws -> BuildResult {

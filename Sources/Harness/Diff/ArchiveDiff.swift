@@ -3,9 +3,14 @@ import Builder
 /// Explains how two docker-archive files differ, the way diffoci and diffoscope do: down to
 /// the layer, the entry path and the header field, or the config key path.
 ///
+/// Causes come first: entries inside layers, layers present on one side or moved, config and
+/// manifest keys that differ by themselves, outer member headers. What merely follows from
+/// them (layer digests, `rootfs.diff_ids`, the manifest's `Config` and `Layers`) is said once,
+/// last. Layers are paired by digest, so a layer moved to another position is the same layer.
+///
 /// Each archive is read once to index its members and keep its two JSON documents; the layers
-/// whose digests differ are then streamed again, pairwise by manifest position. Memory holds
-/// member and entry metadata, never a layer.
+/// that differ are then streamed again, pairwise. Memory holds member and entry metadata (and
+/// small files of a layer whose entries no longer line up, within a budget), never a layer.
 public enum ArchiveDiff {
     /// Past this many differences in one part (a layer, the config), the rest are counted.
     public static let defaultLimit = 50
@@ -13,73 +18,145 @@ public enum ArchiveDiff {
     /// The differences between `control` and `experiment` (paths of docker-archive files,
     /// optionally gzip-compressed); empty when their streams are identical.
     public static func compare(control: String, experiment: String, limit: Int = defaultLimit) throws -> [Difference] {
-        let a = try ArchiveIndex.read(path: control)
-        let b = try ArchiveIndex.read(path: experiment)
+        // Either may be a pipe: each is read once to index it, and again (from a spooled copy
+        // if it is not a regular file) for the layers that differ.
+        let inputA = try RereadableInput(path: control)
+        let inputB = try RereadableInput(path: experiment)
+        let a = try ArchiveIndex.read(input: inputA)
+        let b = try ArchiveIndex.read(input: inputB)
         if a.streamDigest == b.streamDigest { return [] }
 
-        var differences: [Difference] = []
+        var causes: [Difference] = []
+        var consequences: Set<Difference.Consequence> = []
 
-        var manifest = DifferenceCollector(layer: DockerManifest.memberName, limit: limit)
-        JSONDiff.compare(a.manifestJSON, b.manifestJSON, path: "", into: &manifest)
-        if manifest.isEmpty && a.manifestDigest != b.manifestDigest {
-            manifest.add(path: nil, field: "bytes", control: a.manifestDigest.description, experiment: b.manifestDigest.description)
-        }
-        differences += manifest.differences
-
-        var config = DifferenceCollector(layer: "config", limit: limit)
-        JSONDiff.compare(a.configJSON, b.configJSON, path: "", into: &config)
-        if config.isEmpty && a.configDigest != b.configDigest {
-            config.add(path: nil, field: "bytes", control: a.configDigest.description, experiment: b.configDigest.description)
-        }
-        differences += config.differences
-
-        var cursorA = ArchiveCursor(path: control)
-        var cursorB = ArchiveCursor(path: experiment)
-        for position in 0..<max(a.layerOrdinals.count, b.layerOrdinals.count) {
-            let memberA = position < a.layerOrdinals.count ? a.members[a.layerOrdinals[position]] : nil
-            let memberB = position < b.layerOrdinals.count ? b.members[b.layerOrdinals[position]] : nil
-            let name = layerName(position, memberA?.digest, memberB?.digest)
-            guard let memberA, let memberB else {
-                differences.append(Difference(
-                    layer: name, path: nil, field: memberA == nil ? "only-in-experiment" : "only-in-control",
-                    control: memberA?.digest.description, experiment: memberB?.digest.description
-                ))
-                continue
-            }
-            guard memberA.digest != memberB.digest else { continue }
-            var collector = DifferenceCollector(layer: name, limit: limit)
-            let outerA = try cursorA.take(ordinal: a.layerOrdinals[position])
-            let outerB = try cursorB.take(ordinal: b.layerOrdinals[position])
-            var innerA = TarWalker(source: MemberDataSource(outer: outerA), label: "\(control) (layer \(position + 1))")
-            var innerB = TarWalker(source: MemberDataSource(outer: outerB), label: "\(experiment) (layer \(position + 1))")
+        let pairing = LayerPairing(control: a.layerDigests, experiment: b.layerDigests)
+        var cursorA = ArchiveCursor(input: inputA)
+        var cursorB = ArchiveCursor(input: inputB)
+        for (positionA, positionB) in pairing.differing {
+            let digestA = a.layerDigests[positionA], digestB = b.layerDigests[positionB]
+            var collector = DifferenceCollector(layer: layerName(positionA, positionB, digestA, digestB), limit: limit)
+            let outerA = try cursorA.take(ordinal: a.layerOrdinals[positionA])
+            let outerB = try cursorB.take(ordinal: b.layerOrdinals[positionB])
+            // A docker archive may hold a layer gzipped (`build` accepts such a base image).
+            var innerA = TarReader(source: try GunzipSniffingSource(MemberDataSource(outer: outerA)), label: "\(control) (layer \(positionA + 1))")
+            var innerB = TarReader(source: try GunzipSniffingSource(MemberDataSource(outer: outerB)), label: "\(experiment) (layer \(positionB + 1))")
             try LayerDiff.compare(&innerA, &innerB, into: &collector)
-            cursorA.giveBack(innerA.source.outer)
-            cursorB.giveBack(innerB.source.outer)
+            cursorA.giveBack(innerA.source.inner.outer)
+            cursorB.giveBack(innerB.source.inner.outer)
             if collector.isEmpty {
                 // Same entries, yet different bytes: padding, header encoding, trailing blocks.
-                collector.add(path: nil, field: "bytes", control: memberA.digest.description, experiment: memberB.digest.description)
+                collector.add(.layerBytes, path: nil, field: "same entries, different bytes", control: digestA.description, experiment: digestB.description)
             }
-            differences += collector.differences
+            causes += collector.differences
+            consequences.insert(.layerDigest)
+        }
+        for position in pairing.onlyInControl {
+            let digest = a.layerDigests[position]
+            causes.append(Difference(
+                kind: .layerOnlyIn, layer: layerName(position, nil, digest, nil), path: nil, field: "only in control",
+                control: digest.description, side: .control))
+        }
+        for position in pairing.onlyInExperiment {
+            let digest = b.layerDigests[position]
+            causes.append(Difference(
+                kind: .layerOnlyIn, layer: layerName(position, nil, digest, nil), path: nil, field: "only in experiment",
+                experiment: digest.description, side: .experiment))
+        }
+        if let order = pairing.sharedOrder {
+            let short = { (digests: [Digest]) in digests.map { String($0.hex.prefix(12)) }.joined(separator: ", ") }
+            let everyLayer = pairing.differing.isEmpty && pairing.onlyInControl.isEmpty && pairing.onlyInExperiment.isEmpty
+            causes.append(Difference(
+                kind: .layerOrder, layer: "layers", path: nil,
+                field: everyLayer ? "same layers, different order" : "shared layers in a different order",
+                control: short(order.control), experiment: short(order.experiment)))
+        }
+        let layersDiffer = !causes.isEmpty
+
+        // The config: `rootfs.diff_ids` only restates the layers.
+        let config = jsonDifferences(a.configJSON, b.configJSON, kind: .configField, layer: "config", limit: limit) { path in
+            guard layersDiffer, path?.hasPrefix("rootfs.diff_ids") == true else { return nil }
+            return .diffIDs
+        }
+        causes += config.causes
+        consequences.formUnion(config.consequences)
+        if config.causes.isEmpty && config.consequences.isEmpty && a.configDigest != b.configDigest {
+            causes.append(Difference(
+                kind: .configField, layer: "config", path: nil, field: "bytes",
+                control: a.configDigest.description, experiment: b.configDigest.description))
+        }
+        let configDiffers = a.configDigest != b.configDigest
+        if configDiffers { consequences.insert(.configDigest) }
+
+        // The manifest: `Config` and `Layers` name the config and layers by digest.
+        let manifest = jsonDifferences(a.manifestJSON, b.manifestJSON, kind: .manifestField, layer: DockerManifest.memberName, limit: limit) { path in
+            switch path.flatMap(manifestKey) {
+            case "Config" where configDiffers: .manifestConfig
+            case "Layers" where layersDiffer: .manifestLayers
+            default: nil
+            }
+        }
+        causes += manifest.causes
+        consequences.formUnion(manifest.consequences)
+        if manifest.causes.isEmpty && manifest.consequences.isEmpty && a.manifestDigest != b.manifestDigest {
+            causes.append(Difference(
+                kind: .manifestField, layer: DockerManifest.memberName, path: nil, field: "bytes",
+                control: a.manifestDigest.description, experiment: b.manifestDigest.description))
         }
 
         var archive = DifferenceCollector(layer: nil, limit: limit)
         compareMembers(a, b, into: &archive)
-        differences += archive.differences
+        causes += archive.differences
 
-        if differences.isEmpty {
-            differences.append(Difference(
-                layer: nil, path: nil, field: "bytes", control: a.streamDigest.description, experiment: b.streamDigest.description
-            ))
+        if causes.isEmpty {
+            return [Difference(
+                kind: .archiveBytes, layer: nil, path: nil, field: "bytes",
+                control: a.streamDigest.description, experiment: b.streamDigest.description)]
         }
-        return differences
+        if !consequences.isEmpty {
+            causes.append(Difference(
+                kind: .derived, layer: nil, path: nil, field: "follows from the above",
+                consequences: Difference.Consequence.allCases.filter(consequences.contains)))
+        }
+        return causes
     }
 
-    /// `layer 2 (0a1b2c3d4e5f)`, or with both short diffIDs when they differ.
-    static func layerName(_ position: Int, _ a: Digest?, _ b: Digest?) -> String {
-        let shortA = a.map { String($0.hex.prefix(12)) }
+    /// A JSON document's differences, split into causes (at most `limit`, the rest counted) and
+    /// the consequences `derived` names for a key path.
+    private static func jsonDifferences(
+        _ a: JSONValue, _ b: JSONValue, kind: Difference.Kind, layer: String, limit: Int,
+        derived: (String?) -> Difference.Consequence?
+    ) -> (causes: [Difference], consequences: Set<Difference.Consequence>) {
+        var all = DifferenceCollector(layer: layer, limit: .max)
+        JSONDiff.compare(a, b, path: "", kind: kind, into: &all)
+        var causes = DifferenceCollector(layer: layer, limit: limit)
+        var consequences: Set<Difference.Consequence> = []
+        for difference in all.differences {
+            if let consequence = derived(difference.path) {
+                consequences.insert(consequence)
+            } else {
+                causes.add(difference)
+            }
+        }
+        return (causes.differences, consequences)
+    }
+
+    /// The top-level key of a manifest key path: `Layers` for `[0].Layers[1]`.
+    static func manifestKey(_ path: String) -> String? {
+        guard path.hasPrefix("["), let close = path.firstIndex(of: "]") else { return nil }
+        let rest = path[path.index(after: close)...]
+        guard rest.hasPrefix(".") else { return nil }
+        return String(rest.dropFirst().prefix { $0 != "[" && $0 != "." })
+    }
+
+    /// `layer 2 (0a1b2c3d4e5f)`, with both short digests when they differ, and both positions
+    /// when the paired layers sit at different places.
+    static func layerName(_ positionA: Int, _ positionB: Int?, _ a: Digest, _ b: Digest?) -> String {
+        let shortA = String(a.hex.prefix(12))
         let shortB = b.map { String($0.hex.prefix(12)) }
-        let ids = shortA == shortB || shortB == nil ? shortA ?? "" : shortA.map { "\($0) vs \(shortB ?? "")" } ?? shortB ?? ""
-        return "layer \(position + 1) (\(ids))"
+        let ids = shortB == nil || shortB == shortA ? shortA : "\(shortA) vs \(shortB ?? "")"
+        let place = positionB == nil || positionB == positionA
+            ? "layer \(positionA + 1)" : "layer \(positionA + 1) vs \((positionB ?? 0) + 1)"
+        return "\(place) (\(ids))"
     }
 
     /// The outer members themselves: which exist, their order, and their header fields.
@@ -92,62 +169,26 @@ public enum ArchiveDiff {
         let sharedA = rolesA.filter { byRoleB[$0] != nil }
         let sharedB = rolesB.filter { byRoleA[$0] != nil }
         if let moved = zip(sharedA, sharedB).first(where: { $0 != $1 })?.0, let indexA = byRoleA[moved], let indexB = byRoleB[moved] {
-            collector.add(path: a.members[indexA].header.nameString, field: "order", control: "member \(indexA + 1)", experiment: "member \(indexB + 1)")
+            collector.add(.member, path: a.members[indexA].header.nameString, field: "order", control: "member \(indexA + 1)", experiment: "member \(indexB + 1)")
         }
         for (role, indexA) in zip(rolesA, a.members.indices) {
             let header = a.members[indexA].header
             guard let indexB = byRoleB[role] else {
-                collector.add(path: header.nameString, field: "only-in-control", control: EntryFields.describe(header), experiment: nil)
+                // A layer in one image only is said where the layers are compared.
+                if !a.layerOrdinals.contains(indexA) {
+                    collector.add(.member, path: header.nameString, field: "only in control", control: EntryFields.describe(header), side: .control)
+                }
                 continue
             }
             let other = b.members[indexB].header
             for difference in EntryFields.differences(header, other, includeSize: false) {
-                collector.add(path: header.nameString, field: difference.field, control: difference.control, experiment: difference.experiment)
+                collector.add(.member, path: header.nameString, field: difference.field, control: difference.control, experiment: difference.experiment)
             }
         }
-        for (role, indexB) in zip(rolesB, b.members.indices) where byRoleA[role] == nil {
+        for (role, indexB) in zip(rolesB, b.members.indices) where byRoleA[role] == nil && !b.layerOrdinals.contains(indexB) {
             let header = b.members[indexB].header
-            collector.add(path: header.nameString, field: "only-in-experiment", control: nil, experiment: EntryFields.describe(header))
+            collector.add(.member, path: header.nameString, field: "only in experiment", experiment: EntryFields.describe(header), side: .experiment)
         }
-    }
-
-    /// A readable multi-line text: a count, then the differences grouped by where they are.
-    public static func explain(_ differences: [Difference]) -> String {
-        guard !differences.isEmpty else { return "The archives are identical.\n" }
-        let count = differences.count == 1 ? "1 difference" : "\(differences.count) differences"
-        var lines = ["The archives differ (\(count)):"]
-        var group: String?? = .none
-        for difference in differences {
-            if group != .some(difference.layer) {
-                group = .some(difference.layer)
-                lines.append("\(difference.layer ?? "archive"):")
-            }
-            var line = "  "
-            if let path = difference.path { line += "\(path): " }
-            if let (offset, control, experiment) = contentOffset(difference) {
-                line += "content differs at byte \(offset): \(control) vs \(experiment)"
-            } else {
-                line += difference.field
-                if difference.control != nil || difference.experiment != nil {
-                    line += " \(difference.control ?? "(absent)") vs \(difference.experiment ?? "(absent)")"
-                }
-            }
-            lines.append(line)
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-}
-
-extension ArchiveDiff {
-    /// Splits a lockstep content difference (`byte N: 0x41` on both sides) so the offset is
-    /// said once.
-    private static func contentOffset(_ difference: Difference) -> (String, String, String)? {
-        guard difference.field == "content", let control = difference.control, let experiment = difference.experiment,
-              control.hasPrefix("byte "), let colon = control.firstIndex(of: ":")
-        else { return nil }
-        let prefix = control[..<colon] + ": "
-        guard experiment.hasPrefix(prefix) else { return nil }
-        return (String(control[control.index(control.startIndex, offsetBy: 5)..<colon]), String(control.dropFirst(prefix.count)), String(experiment.dropFirst(prefix.count)))
     }
 }
 
@@ -172,25 +213,29 @@ struct ArchiveIndex {
     var manifestOrdinal: Int
     var configOrdinal: Int
 
-    static func read(path: String) throws -> ArchiveIndex {
-        var walker = TarWalker(source: HashingSource(try FileSource(path: path)), label: path)
+    /// Each layer's digest (its diffID when stored uncompressed), in manifest order.
+    var layerDigests: [Digest] { layerOrdinals.map { members[$0].digest } }
+
+    static func read(input: RereadableInput) throws -> ArchiveIndex {
+        let path = input.label
+        var reader = TarReader(source: HashingSource(try input.firstPass()))
         var members: [Member] = []
         var kept: [Int: [UInt8]] = [:]
-        while let header = try walker.next() {
+        while let header = try reader.next() {
             let name = header.nameString
             let size = header.carriesData ? header.size : 0
-            let keep = name == DockerManifest.memberName || DockerManifest.mayBeConfig(name: name, size: size)
+            let keep = try DockerManifest.keeps(name: name, size: size, label: path)
             var hashing = HashingSink()
             var bytes: [UInt8] = []
-            try walker.forEachChunk { chunk in
+            try reader.forEachChunk { chunk in
                 try hashing.write(chunk)
                 if keep { bytes.append(contentsOf: chunk) }
             }
             if keep { kept[members.count] = bytes }
             members.append(Member(header: header, digest: hashing.finalize().digest, size: size))
         }
-        try walker.drainSource()
-        let streamDigest = walker.source.hashing.finalize().digest
+        try reader.drainTrailer()
+        let streamDigest = reader.source.hashing.finalize().digest
 
         // The last copy wins, as when docker loads an archive with a repeated name.
         guard let manifestOrdinal = members.lastIndex(where: { $0.header.nameString == DockerManifest.memberName }),
@@ -242,32 +287,32 @@ struct ArchiveIndex {
     }
 }
 
-/// Positions a walker on an archive's members in any order: forward when possible, from a
-/// fresh open of the file otherwise (layers are almost always stored in manifest order, so
+/// Positions a reader on an archive's members in any order: forward when possible, from a
+/// fresh open of the input otherwise (layers are almost always stored in manifest order, so
 /// reopening is rare).
 struct ArchiveCursor {
-    let path: String
-    private var walker: TarWalker<FileSource>?
+    let input: RereadableInput
+    private var reader: TarReader<FileSource>?
 
-    init(path: String) { self.path = path }
+    init(input: RereadableInput) { self.input = input }
 
-    /// A walker whose current member is the `ordinal`-th (0-based), its data unread.
-    mutating func take(ordinal: Int) throws -> TarWalker<FileSource> {
-        var current: TarWalker<FileSource>
-        if let walker, walker.memberCount <= ordinal {
-            current = walker
+    /// A reader whose current member is the `ordinal`-th (0-based), its data unread.
+    mutating func take(ordinal: Int) throws -> TarReader<FileSource> {
+        var current: TarReader<FileSource>
+        if let reader, reader.memberCount <= ordinal {
+            current = reader
         } else {
-            current = TarWalker(source: try FileSource(path: path), label: path)
+            current = TarReader(source: try input.reopen())
         }
-        walker = nil
+        reader = nil
         while current.memberCount < ordinal + 1 {
             // The first read found this member; its absence now means the file changed.
-            guard try current.next() != nil else { throw ArchiveError.truncated(path) }
+            guard try current.next() != nil else { throw ArchiveError.truncated(input.label) }
         }
         return current
     }
 
-    mutating func giveBack(_ walker: TarWalker<FileSource>) {
-        self.walker = walker
+    mutating func giveBack(_ reader: TarReader<FileSource>) {
+        self.reader = reader
     }
 }

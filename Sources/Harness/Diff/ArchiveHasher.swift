@@ -37,8 +37,9 @@ public struct ArchiveHasher: ByteSink {
         case header
         case data(remaining: UInt64)
         case padding(remaining: Int)
-        /// After the end-of-archive block; the rest (record padding) is only hashed.
-        case end
+        /// After the end-of-archive block; the rest (record padding, bounded as the reader
+        /// bounds it) is only hashed.
+        case end(trailer: UInt64)
     }
 
     private enum Current {
@@ -134,7 +135,10 @@ public struct ArchiveHasher: ByteSink {
                 let take = min(available, remaining)
                 offset += take
                 phase = remaining == take ? .header : .padding(remaining: remaining - take)
-            case .end:
+            case let .end(trailer):
+                let total = trailer + UInt64(available)
+                guard total <= TarLayout.trailerLimit else { throw ArchiveError.endless(label) }
+                phase = .end(trailer: total)
                 offset = bytes.count
             }
         }
@@ -147,17 +151,14 @@ public struct ArchiveHasher: ByteSink {
         sawHeader = true
         switch try assembler.accept(block: block) {
         case .end:
-            phase = .end
+            phase = .end(trailer: 0)
         case let .meta(size):
             current = .meta([])
             try begin(size: size)
         case let .member(header):
             let name = header.nameString
             let size = header.carriesData ? header.size : 0
-            let keep = name == DockerManifest.memberName || DockerManifest.mayBeConfig(name: name, size: size)
-            if keep && size > DockerManifest.jsonLimit {
-                throw ArchiveError.invalidMetadata(label, "\(name) is \(size) bytes, larger than any manifest")
-            }
+            let keep = try DockerManifest.keeps(name: name, size: size, label: label)
             current = .member(name: name, hashing: HashingSink(), kept: keep ? [] : nil)
             try begin(size: size)
         }

@@ -13,16 +13,26 @@ struct DifferenceCollector {
 
     var isEmpty: Bool { kept.isEmpty && omitted == 0 }
 
-    mutating func add(path: String?, field: String, control: String?, experiment: String?) {
+    /// Adds `difference` under this collector's layer.
+    mutating func add(_ difference: Difference) {
         guard kept.count < limit else {
             omitted += 1
             return
         }
-        kept.append(Difference(layer: layer, path: path, field: field, control: control, experiment: experiment))
+        var difference = difference
+        difference.layer = layer
+        kept.append(difference)
+    }
+
+    mutating func add(
+        _ kind: Difference.Kind, path: String?, field: String, control: String? = nil, experiment: String? = nil,
+        side: Difference.Side? = nil
+    ) {
+        add(Difference(kind: kind, layer: layer, path: path, field: field, control: control, experiment: experiment, side: side))
     }
 
     var differences: [Difference] {
         guard omitted > 0 else { return kept }
-        return kept + [Difference(layer: layer, path: nil, field: "… \(omitted) more differences", control: nil, experiment: nil)]
+        return kept + [Difference(kind: .omitted, layer: layer, path: nil, field: "more differences", omitted: omitted)]
     }
 }

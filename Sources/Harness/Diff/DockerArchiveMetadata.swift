@@ -1,42 +1,5 @@
 import Builder
 
-/// The parts of a docker-archive's `manifest.json` and config the hasher and the diff use.
-struct DockerManifest: Equatable {
-    var configName: String
-    var repoTags: [String]
-    var layers: [String]
-
-    static let memberName = "manifest.json"
-    /// JSON documents are small; anything bigger is not a manifest or a config.
-    static let jsonLimit: UInt64 = 64 << 20
-
-    /// `docker save` writes a list with one entry per image; a single-image archive is what a
-    /// build produces, so the first entry is the image.
-    static func parse(_ bytes: [UInt8], label: String) throws -> DockerManifest {
-        let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch {
-            throw ArchiveError.invalidMetadata(label, "manifest.json is not valid JSON (\(error))")
-        }
-        guard let entry = value.arrayValue?.first?.objectValue else {
-            throw ArchiveError.invalidMetadata(label, "manifest.json is not a list of image entries")
-        }
-        guard let config = entry["Config"]?.stringValue else {
-            throw ArchiveError.invalidMetadata(label, "manifest.json names no Config")
-        }
-        guard let layerValues = entry["Layers"]?.arrayValue, layerValues.allSatisfy({ $0.stringValue != nil }) else {
-            throw ArchiveError.invalidMetadata(label, "manifest.json has no list of Layers")
-        }
-        let tags = entry["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        return DockerManifest(configName: config, repoTags: tags, layers: layerValues.compactMap(\.stringValue))
-    }
-
-    /// Whether an outer member might be the config, so it is worth keeping before the
-    /// manifest (which comes last) says which one it is.
-    static func mayBeConfig(name: String, size: UInt64) -> Bool {
-        !name.contains("/") && name.hasSuffix(".json") && name != memberName && size <= jsonLimit
-    }
-}
-
 enum ImageConfigHistory {
     static func parse(_ bytes: [UInt8], label: String) throws -> JSONValue {
         do { return try JSONParser.parse(bytes) } catch {

@@ -26,7 +26,7 @@ enum EntryFields {
         check("gid", String(a.gid), String(b.gid))
         check("uname", text(a.uname), text(b.uname))
         check("gname", text(a.gname), text(b.gname))
-        check("mtime", String(a.mtime), String(b.mtime))
+        check("mtime", time(a.mtime), time(b.mtime))
         if includeSize { check("size", String(a.size), String(b.size)) }
         check("linkname", text(a.linkname), text(b.linkname))
         check("devmajor", String(a.devmajor), String(b.devmajor))
@@ -76,4 +76,13 @@ enum EntryFields {
     }
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Epoch seconds with the UTC time beside them: `1700000000 (2023-11-14T22:13:20Z)`.
+    /// Outside years 1 to 9999 only the seconds are shown.
+    static func time(_ seconds: Int) -> String {
+        guard (-62_135_596_800...253_402_300_799).contains(seconds) else { return String(seconds) }
+        var utc = PythonDateTime.fromEpoch(microseconds: seconds * 1_000_000)
+        utc.offsetMicroseconds = nil
+        return "\(seconds) (\(utc.isoformat())Z)"
+    }
 }

@@ -2,11 +2,15 @@ import Builder
 
 /// Compares two layer tars entry by entry while both are streamed out of their archives.
 ///
-/// While entry names agree the layers are read in lockstep, content compared chunk by chunk,
-/// so the first differing byte is known without holding either file. From the first
-/// disagreement on, the rest of each layer is indexed (headers and content digests, never
-/// content) and matched by name.
+/// While entry names agree the layers are read in lockstep. Small files (at most
+/// `TextDiff.maxBytes`) are read whole so that text can be shown as a unified diff; larger ones
+/// are compared chunk by chunk, so the first differing byte is known without holding either.
+/// From the first disagreement on, the rest of each layer is indexed (headers, content digests,
+/// and the content of small files while a budget lasts) and matched by name.
 enum LayerDiff {
+    /// Content kept per side while indexing an unaligned rest, for text diffs there.
+    static let indexContentBudget = 16 << 20
+
     private struct EntryKey: Hashable {
         var name: [UInt8]
         /// A tar may hold one name twice; the second copy matches the other's second copy.
@@ -17,12 +21,14 @@ enum LayerDiff {
         var key: EntryKey
         var header: TarHeader
         var contentDigest: Digest?
+        /// The content, when small enough and within the budget.
+        var content: [UInt8]?
         /// 0-based position among all entries of the layer.
         var position: Int
     }
 
     static func compare<A: ByteSource, B: ByteSource>(
-        _ control: inout TarWalker<A>, _ experiment: inout TarWalker<B>, into collector: inout DifferenceCollector
+        _ control: inout TarReader<A>, _ experiment: inout TarReader<B>, into collector: inout DifferenceCollector
     ) throws {
         let bufferA = CopyBuffer(size: 1 << 16)
         let bufferB = CopyBuffer(size: 1 << 16)
@@ -33,11 +39,14 @@ enum LayerDiff {
             if a == nil && b == nil { return }
             if let a, let b, a.name == b.name {
                 let path = a.nameString
-                for difference in EntryFields.differences(a, b) {
-                    collector.add(path: path, field: difference.field, control: difference.control, experiment: difference.experiment)
-                }
-                if a.carriesData, b.carriesData, let (control, experiment) = try firstContentDifference(&control, &experiment, bufferA, bufferB) {
-                    collector.add(path: path, field: "content", control: control, experiment: experiment)
+                addFields(a, b, path: path, into: &collector)
+                if a.carriesData, b.carriesData {
+                    if a.size <= TextDiff.maxBytes, b.size <= TextDiff.maxBytes {
+                        let contentA = try readAll(&control), contentB = try readAll(&experiment)
+                        if let difference = contentDifference(path: path, contentA, contentB) { collector.add(difference) }
+                    } else if let difference = try firstContentDifference(path: path, &control, &experiment, bufferA, bufferB) {
+                        collector.add(difference)
+                    }
                 }
                 position += 1
                 continue
@@ -49,15 +58,43 @@ enum LayerDiff {
         }
     }
 
-    /// Where two entries' contents first differ, as `byte N: 0xHH` on each side (or `end of
-    /// data` for the side that is shorter); nil when they agree.
+    private static func addFields(_ a: TarHeader, _ b: TarHeader, path: String, into collector: inout DifferenceCollector) {
+        for difference in EntryFields.differences(a, b) {
+            collector.add(.entryField, path: path, field: difference.field, control: difference.control, experiment: difference.experiment)
+        }
+    }
+
+    private static func readAll<S: ByteSource>(_ reader: inout TarReader<S>) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try reader.forEachChunk { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// How two whole contents differ: a unified diff when both are text, else the first
+    /// differing byte; nil when they agree.
+    static func contentDifference(path: String, _ a: [UInt8], _ b: [UInt8]) -> Difference? {
+        guard a != b else { return nil }
+        if TextDiff.isText(a), TextDiff.isText(b), let lines = TextDiff.lines(a, b) {
+            return Difference(kind: .entryContent, layer: nil, path: path, field: "content", lines: lines)
+        }
+        let common = min(a.count, b.count)
+        let at = (0..<common).first { a[$0] != b[$0] } ?? common
+        return offsetDifference(path: path, offset: UInt64(at), at < a.count ? a[at] : nil, at < b.count ? b[at] : nil)
+    }
+
+    private static func offsetDifference(path: String, offset: UInt64, _ a: UInt8?, _ b: UInt8?) -> Difference {
+        func show(_ byte: UInt8?) -> String { byte.map { "0x" + Hex.encode([$0]) } ?? "end of data" }
+        return Difference(kind: .entryContent, layer: nil, path: path, field: "content", control: show(a), experiment: show(b), offset: offset)
+    }
+
+    /// Where two large entries' contents first differ; nil when they agree.
     private static func firstContentDifference<A: ByteSource, B: ByteSource>(
-        _ control: inout TarWalker<A>, _ experiment: inout TarWalker<B>, _ bufferA: CopyBuffer, _ bufferB: CopyBuffer
-    ) throws -> (String, String)? {
+        path: String, _ control: inout TarReader<A>, _ experiment: inout TarReader<B>, _ bufferA: CopyBuffer, _ bufferB: CopyBuffer
+    ) throws -> Difference? {
         var offset: UInt64 = 0
         while true {
-            let countA = try control.readDataFully(into: bufferA.bytes)
-            let countB = try experiment.readDataFully(into: bufferB.bytes)
+            let countA = try control.readFully(into: bufferA.bytes)
+            let countB = try experiment.readFully(into: bufferB.bytes)
             let common = min(countA, countB)
             var mismatch: Int?
             if memcmpDiffers(bufferA.bytes, bufferB.bytes, common) {
@@ -66,12 +103,10 @@ enum LayerDiff {
                 mismatch = common
             }
             if let mismatch {
-                let at = offset + UInt64(mismatch)
-                func show(_ buffer: CopyBuffer, _ count: Int) -> String {
-                    mismatch < count ? "byte \(at): 0x\(Hex.encode([buffer.bytes[mismatch]]))" : "byte \(at): end of data"
-                }
-                // The walkers skip the unread rest when asked for the next entry.
-                return (show(bufferA, countA), show(bufferB, countB))
+                // The readers skip the unread rest when asked for the next entry.
+                return offsetDifference(
+                    path: path, offset: offset + UInt64(mismatch),
+                    mismatch < countA ? bufferA.bytes[mismatch] : nil, mismatch < countB ? bufferB.bytes[mismatch] : nil)
             }
             if countA == 0 { return nil }
             offset += UInt64(common)
@@ -83,23 +118,36 @@ enum LayerDiff {
         return memcmp(baseA, baseB, count) != 0
     }
 
-    private static func index<S: ByteSource>(first: TarHeader?, rest walker: inout TarWalker<S>, from position: Int) throws -> [IndexedEntry] {
+    private static func index<S: ByteSource>(first: TarHeader?, rest reader: inout TarReader<S>, from position: Int) throws -> [IndexedEntry] {
         var entries: [IndexedEntry] = []
         var seen: [[UInt8]: Int] = [:]
         var next = first
         var position = position
+        var budget = indexContentBudget
         while let header = next {
             let occurrence = seen[header.name, default: 0]
             seen[header.name] = occurrence + 1
             var digest: Digest?
+            var content: [UInt8]?
             if header.carriesData {
+                let keep = header.size <= TextDiff.maxBytes && header.size <= budget
                 var hashing = HashingSink()
-                try walker.forEachChunk { try hashing.write($0) }
+                var bytes: [UInt8] = []
+                try reader.forEachChunk { chunk in
+                    try hashing.write(chunk)
+                    if keep { bytes.append(contentsOf: chunk) }
+                }
                 digest = hashing.finalize().digest
+                if keep {
+                    budget -= bytes.count
+                    content = bytes
+                }
             }
-            entries.append(IndexedEntry(key: EntryKey(name: header.name, occurrence: occurrence), header: header, contentDigest: digest, position: position))
+            entries.append(IndexedEntry(
+                key: EntryKey(name: header.name, occurrence: occurrence), header: header, contentDigest: digest, content: content,
+                position: position))
             position += 1
-            next = try walker.next()
+            next = try reader.next()
         }
         return entries
     }
@@ -113,8 +161,9 @@ enum LayerDiff {
         let sharedA = control.filter { byKeyB[$0.key] != nil }
         let sharedB = experiment.filter { byKeyA[$0.key] != nil }
         if let moved = zip(sharedA, sharedB).first(where: { $0.key != $1.key })?.0, let other = byKeyB[moved.key] {
+            let sameEntries = sharedA.count == control.count && sharedB.count == experiment.count
             collector.add(
-                path: moved.header.nameString, field: "order",
+                .entryOrder, path: moved.header.nameString, field: sameEntries ? "same entries, different order" : "order",
                 control: "entry \(moved.position + 1)", experiment: "entry \(other.position + 1)"
             )
         }
@@ -122,18 +171,22 @@ enum LayerDiff {
         for entry in control {
             let path = entry.header.nameString
             guard let other = byKeyB[entry.key] else {
-                collector.add(path: path, field: "only-in-control", control: EntryFields.describe(entry.header), experiment: nil)
+                collector.add(.entryOnlyIn, path: path, field: "only in control", control: EntryFields.describe(entry.header), side: .control)
                 continue
             }
-            for difference in EntryFields.differences(entry.header, other.header) {
-                collector.add(path: path, field: difference.field, control: difference.control, experiment: difference.experiment)
-            }
+            addFields(entry.header, other.header, path: path, into: &collector)
             if let x = entry.contentDigest, let y = other.contentDigest, x != y {
-                collector.add(path: path, field: "content", control: x.description, experiment: y.description)
+                if let a = entry.content, let b = other.content, let difference = contentDifference(path: path, a, b) {
+                    collector.add(difference)
+                } else {
+                    collector.add(.entryContent, path: path, field: "content", control: x.description, experiment: y.description)
+                }
             }
         }
         for entry in experiment where byKeyA[entry.key] == nil {
-            collector.add(path: entry.header.nameString, field: "only-in-experiment", control: nil, experiment: EntryFields.describe(entry.header))
+            collector.add(
+                .entryOnlyIn, path: entry.header.nameString, field: "only in experiment", experiment: EntryFields.describe(entry.header),
+                side: .experiment)
         }
     }
 }

@@ -87,38 +87,6 @@ public struct BuildResult: Sendable, Codable, Equatable {
     public var succeeded: Bool { exitStatus == 0 && imageDigest != nil }
 }
 
-/// One explained difference between two builds of a spec, down to the field.
-public struct Difference: Sendable, Codable, Equatable {
-    /// `manifest.json`, `config`, or a layer member name such as `<diffID>/layer.tar` (or its index
-    /// as `layer 3`); nil for the archive as a whole.
-    public var layer: String?
-    /// The entry path inside the layer, or the JSON key path inside config/manifest.
-    public var path: String?
-    /// `mtime`, `mode`, `uid`, `content`, `only-in-control`, `only-in-experiment`, a JSON key…
-    public var field: String
-    public var control: String?
-    public var experiment: String?
-
-    public init(layer: String?, path: String?, field: String, control: String?, experiment: String?) {
-        self.layer = layer
-        self.path = path
-        self.field = field
-        self.control = control
-        self.experiment = experiment
-    }
-
-    /// One line for people: `layer 2 /nix/store/…/bin/hello: mtime 1 vs 3600`.
-    public var summary: String {
-        var text = [layer, path].compactMap { $0 }.joined(separator: " ")
-        if !text.isEmpty { text += ": " }
-        text += field
-        if control != nil || experiment != nil {
-            text += " \(control ?? "(absent)") vs \(experiment ?? "(absent)")"
-        }
-        return text
-    }
-}
-
 /// Everything a check learned about one spec.
 public struct SpecResult: Sendable, Codable, Equatable {
     public var specName: String
@@ -136,11 +104,13 @@ public struct SpecResult: Sendable, Codable, Equatable {
     public var differences: [Difference]
     /// A readable paragraph: what differs and why, for JUnit messages and reports.
     public var explanation: String
+    /// An earlier run gave another image for the same spec digest and tool version.
+    public var digestDrift: Bool
 
     public init(
         specName: String, specPath: String, specDigest: Digest, expectation: Expectation, outcome: SpecOutcome,
         passed: Bool, culprits: [String] = [], culpritVerdict: CulpritVerdict? = nil, builds: [BuildResult] = [],
-        differences: [Difference] = [], explanation: String = ""
+        differences: [Difference] = [], explanation: String = "", digestDrift: Bool = false
     ) {
         self.specName = specName
         self.specPath = specPath
@@ -153,6 +123,7 @@ public struct SpecResult: Sendable, Codable, Equatable {
         self.builds = builds
         self.differences = differences
         self.explanation = explanation
+        self.digestDrift = digestDrift
     }
 }
 

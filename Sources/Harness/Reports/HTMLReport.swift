@@ -169,9 +169,13 @@ enum HTMLReport {
             if !result.differences.isEmpty {
                 out += "<table class=\"diffs\"><thead><tr><th>Layer</th><th>Path</th><th>Field</th><th>Control</th><th>Experiment</th></tr></thead><tbody>"
                 for difference in result.differences.prefix(differenceLimit) {
+                    let cells = difference.cells
                     out += "<tr>" + cell("Layer", e(difference.layer ?? "archive")) + cell("Path", e(difference.path ?? ""))
-                    out += cell("Field", e(difference.field)) + cell("Control", e(difference.control ?? "(absent)"))
-                    out += cell("Experiment", e(difference.experiment ?? "(absent)")) + "</tr>"
+                    out += cell("Field", e(cells.field)) + cell("Control", e(cells.control))
+                    out += cell("Experiment", e(cells.experiment)) + "</tr>"
+                    if !difference.diffLines.isEmpty {
+                        out += "<tr><td colspan=\"5\"><pre class=\"text-diff\">\(e(difference.diffLines.joined(separator: "\n")))</pre></td></tr>"
+                    }
                 }
                 out += "</tbody></table>"
                 if result.differences.count > differenceLimit {

@@ -100,8 +100,13 @@ enum MarkdownReport {
             if result.builds.contains(where: { !$0.succeeded }) { out += "\n" }
             if !result.differences.isEmpty {
                 out += "| Layer | Path | Field | Control | Experiment |\n|---|---|---|---|---|\n"
-                for difference in result.differences.prefix(differenceLimit) {
-                    out += "| \(text(difference.layer ?? "archive")) | \(code(difference.path ?? "")) | \(text(difference.field)) | \(code(difference.control ?? "(absent)")) | \(code(difference.experiment ?? "(absent)")) |\n"
+                let shown = result.differences.prefix(differenceLimit)
+                for difference in shown {
+                    let cells = difference.cells
+                    out += "| \(text(difference.layer ?? "archive")) | \(code(difference.path ?? "")) | \(text(cells.field)) | \(code(cells.control)) | \(code(cells.experiment)) |\n"
+                }
+                for difference in shown where !difference.diffLines.isEmpty {
+                    out += "\n\(inlineCode(difference.path ?? "")):\n\n" + fenced(difference.diffLines)
                 }
                 if result.differences.count > differenceLimit {
                     out += "\n… and \(result.differences.count - differenceLimit) more differences (see the JSON summary).\n"

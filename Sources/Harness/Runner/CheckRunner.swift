@@ -192,6 +192,7 @@ public struct CheckRunner: Sendable {
         let drift = try database.drift(for: result.specDigest, toolVersion: toolVersion, imageDigest: control, excludingRun: runID)
         guard !drift.isEmpty else { return [] }
         result.passed = false
+        result.digestDrift = true
         let earlier = drift.map { "run \($0.runID) on \($0.host) gave \($0.imageDigest)" }.joined(separator: "; ")
         result.explanation += "Digest drift: this run (\(runID)) gave \(control) for spec digest \(result.specDigest) "
             + "with tool version \(toolVersion), but \(earlier).\n"

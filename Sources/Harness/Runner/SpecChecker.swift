@@ -186,9 +186,9 @@ struct SpecChecker: Sendable {
 }
 
 extension SpecResult {
-    /// The difference that says most: an entry inside a layer, else a config key, else the first.
+    /// The difference that says most: an entry inside a layer, else the first cause (causes come
+    /// before what follows from them).
     public var primaryDifference: Difference? {
-        differences.first { $0.path != nil && $0.layer?.hasPrefix("layer") == true }
-            ?? differences.first { $0.layer == "config" } ?? differences.first
+        differences.first { $0.kind.isEntry } ?? differences.first { $0.kind != .derived } ?? differences.first
     }
 }

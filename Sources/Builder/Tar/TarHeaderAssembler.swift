@@ -1,12 +1,10 @@
-import Builder
-
-/// Turns raw header blocks into members exactly as `TarReader.next` does (pax extended and
-/// global headers, GNU long names, V7 directories), for readers that cannot use TarReader's own
-/// loop: the hasher receives bytes in pieces it does not choose, and the diff must read member
-/// data piecewise from two archives at once.
-struct TarHeaderAssembler {
+/// Turns raw header blocks into members (pax extended and global headers, GNU long names,
+/// V7 directories). `TarReader` drives it from a stream it pulls; the streaming hasher drives
+/// it from bytes pushed in pieces it does not choose. One assembler, so both agree on every
+/// archive.
+public struct TarHeaderAssembler {
     /// What the caller must do after handing over a block.
-    enum Step {
+    public enum Step: Equatable {
         /// A zero block: the archive ends here (CPython stops reading at the first one).
         case end
         /// A pax or GNU long-name header: read `size` payload bytes and pass them to `acceptMeta`.
@@ -16,20 +14,20 @@ struct TarHeaderAssembler {
     }
 
     /// Metadata members hold names and records, never file content; a larger one is damage.
-    static let metaLimit: UInt64 = 1 << 20
+    public static let metaLimit: UInt64 = 1 << 20
 
-    let label: String
+    public let label: String
     private var globalRecords: [PaxRecord] = []
     private var records: [PaxRecord]?
     private var longName: [UInt8]?
     private var longLink: [UInt8]?
     private var pendingMeta: UInt8?
 
-    init(label: String) { self.label = label }
+    public init(label: String) { self.label = label }
 
-    mutating func accept(block: [UInt8]) throws -> Step {
+    public mutating func accept(block: [UInt8]) throws -> Step {
         if block.allSatisfy({ $0 == 0 }) { return .end }
-        var header = try TarReader<MemorySource>.decode(block, label: label)
+        var header = try TarHeaderDecoding.decode(block, label: label)
         switch header.typeflag {
         case TarType.paxExtended, TarType.paxGlobal, TarType.gnuLongName, TarType.gnuLongLink:
             guard header.size <= Self.metaLimit else {
@@ -42,7 +40,7 @@ struct TarHeaderAssembler {
         }
         if let longName { header.name = longName }
         if let longLink { header.linkname = longLink }
-        try TarReader<MemorySource>.apply(records ?? globalRecords, to: &header, label: label)
+        try TarHeaderDecoding.apply(records ?? globalRecords, to: &header, label: label)
         if header.isDirectory { while header.name.count > 1, header.name.last == 0x2F { header.name.removeLast() } }
         records = nil
         longName = nil
@@ -50,18 +48,18 @@ struct TarHeaderAssembler {
         return .member(header)
     }
 
-    mutating func acceptMeta(_ payload: [UInt8]) throws {
+    public mutating func acceptMeta(_ payload: [UInt8]) throws {
         defer { pendingMeta = nil }
         switch pendingMeta {
         case TarType.paxGlobal?:
-            globalRecords = TarReader<MemorySource>.merged(globalRecords, try TarReader<MemorySource>.parsePax(payload, label: label))
+            globalRecords = TarHeaderDecoding.merged(globalRecords, try TarHeaderDecoding.parsePax(payload, label: label))
         case TarType.paxExtended?:
-            let parsed = try TarReader<MemorySource>.parsePax(payload, label: label)
-            records = TarReader<MemorySource>.merged(records ?? globalRecords, parsed)
+            let parsed = try TarHeaderDecoding.parsePax(payload, label: label)
+            records = TarHeaderDecoding.merged(records ?? globalRecords, parsed)
         case TarType.gnuLongName?:
-            longName = TarReader<MemorySource>.cString(payload)
+            longName = TarHeaderDecoding.cString(payload)
         case TarType.gnuLongLink?:
-            longLink = TarReader<MemorySource>.cString(payload)
+            longLink = TarHeaderDecoding.cString(payload)
         default:
             break
         }
