@@ -300,6 +300,7 @@ enum HTMLReport {
         article.spec{border:1px solid var(--line);border-left:4px solid var(--fail);border-radius:6px;padding:4px 14px 10px;margin:12px 0}
         article.spec.pass{border-left-color:var(--pass)}
         .explanation{white-space:pre-wrap}
+        pre.text-diff{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;font-size:12px}
         article.chart{border-bottom:1px dashed var(--line);padding-bottom:12px}
         svg{max-width:100%;height:auto;display:block}
         svg text{font:11px system-ui,sans-serif;fill:#1f2328}svg .axis{fill:var(--muted)}
