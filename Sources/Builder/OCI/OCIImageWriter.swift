@@ -1,0 +1,171 @@
+import Foundation
+
+/// What an OCI image holds, for callers that print, pin or record it.
+public struct OCIImageResult: Sendable, Equatable {
+    /// The image ID: the same config, and so the same ID, as the docker-archive of the plan.
+    public var configDigest: Digest
+    /// The digest a registry reports after a push that preserves digests.
+    public var manifestDigest: Digest
+    public var manifestSize: UInt64
+    public var diffIDs: [Digest]
+    public var layers: [OCIDescriptor]
+    public var repoTag: String
+    public var compression: LayerCompression
+    /// The libraries that produced the compressed bytes.
+    public var compressors: CompressorVersions
+    public var bytesWritten: UInt64
+}
+
+/// Streams an OCI image layout (oci-archive, oci-layout, or the dual archive that is also a
+/// docker-archive) from a plan.
+///
+/// As in the docker-archive writer, each layer is produced twice: the first pass (on worker
+/// threads) learns its diffID and, compressing, the blob's digest and size, which the tar header
+/// and the manifest need before the blob's bytes; the second pass compresses again while
+/// streaming, and both digests must come out the same. Memory stays flat; the cost is
+/// compressing every layer twice.
+public struct OCIImageWriter: Sendable {
+    public var plan: ImagePlan
+    public var compression: LayerCompression
+    /// Also write a docker-archive `manifest.json` naming the same blobs.
+    public var dockerManifest: Bool
+    public var progress: (@Sendable (BuildProgress) -> Void)?
+
+    public init(
+        plan: ImagePlan, compression: LayerCompression, dockerManifest: Bool = false,
+        progress: (@Sendable (BuildProgress) -> Void)? = nil
+    ) {
+        self.plan = plan
+        self.compression = compression
+        self.dockerManifest = dockerManifest
+        self.progress = progress
+    }
+
+    struct Measured: Sendable, Equatable {
+        var diffID: Digest
+        var size: UInt64
+        var blob: Digest
+        var blobSize: UInt64
+    }
+
+    public func write<D: LayoutDestination>(to destination: D) throws -> (OCIImageResult, D) {
+        let layers: [any Layer] = (plan.baseImage?.layers ?? []) + plan.storeLayers + [plan.customisation]
+        let compression = self.compression
+        let firstPass = FirstPass(layers: layers, progress: progress) { layer, buffer in
+            var discard = DiscardingSink()
+            let measured = try Self.produce(layer, compression: compression, into: &discard, buffer: buffer)
+            try layer.verify(firstPass: measured.diffID, buffer: buffer)
+            return measured
+        }
+        defer { firstPass.stop() }
+
+        var out = destination
+        var stored = Set<Digest>()
+        try out.addDirectory("blobs")
+        try out.addDirectory("blobs/sha256")
+        let buffer = CopyBuffer()
+        var diffIDs: [Digest] = []
+        var descriptors: [OCIDescriptor] = []
+        for (index, layer) in layers.enumerated() {
+            let first = try firstPass.result(index)
+            diffIDs.append(first.diffID)
+            let descriptor = OCIDescriptor(mediaType: compression.layerMediaType, digest: first.blob, size: first.blobSize)
+            descriptors.append(descriptor)
+            progress?(.writing(layer: index + 1, of: layers.count, bytesSoFar: out.offset))
+            // Identical layers share one blob.
+            guard stored.insert(first.blob).inserted else { continue }
+            var file = try out.beginFile(descriptor.blobPath, size: first.blobSize)
+            let second = try Self.produce(layer, compression: compression, into: &file, buffer: buffer)
+            try out.endFile(file)
+            guard second.diffID == first.diffID, second.size == first.size else {
+                throw ImageBuildError.storeChanged(layer: index + 1, first: first.diffID, second: second.diffID)
+            }
+            guard second == first else {
+                throw OCIWriterError.compressorNotDeterministic(layer: index + 1, first: first.blob, second: second.blob)
+            }
+        }
+
+        let configBytes = try ImageConfig.render(plan: plan, base: plan.baseImage, diffIDs: diffIDs, historyPaths: layers.map(\.historyPaths))
+        let config = OCIDescriptor(mediaType: OCIDocuments.configMediaType, digest: Digest.of(configBytes), size: UInt64(configBytes.count))
+        let manifestBytes = OCIDocuments.manifest(config: config, layers: descriptors)
+        let manifest = OCIDescriptor(mediaType: OCIDocuments.manifestMediaType, digest: Digest.of(manifestBytes), size: UInt64(manifestBytes.count))
+        let repoTag = plan.repoTag.resolve(diffIDs: diffIDs)
+        for (descriptor, bytes) in [(config, configBytes), (manifest, manifestBytes)] where stored.insert(descriptor.digest).inserted {
+            try out.addFile(descriptor.blobPath, content: bytes)
+        }
+        try out.addFile("index.json", content: OCIDocuments.index(manifest: manifest, tag: OCIDocuments.tag(ofRepoTag: repoTag)))
+        if dockerManifest {
+            try out.addFile("manifest.json", content: OCIDocuments.dockerManifest(config: config, repoTag: repoTag, layers: descriptors))
+        }
+        try out.addFile("oci-layout", content: OCIDocuments.layoutMarker)
+        progress?(.finished(bytes: out.offset))
+
+        let result = OCIImageResult(
+            configDigest: config.digest, manifestDigest: manifest.digest, manifestSize: manifest.size, diffIDs: diffIDs,
+            layers: descriptors, repoTag: repoTag, compression: compression, compressors: .linked, bytesWritten: out.offset
+        )
+        return (result, out)
+    }
+
+    /// Writes a layer's blob into `sink`, hashing the uncompressed tar (the diffID) and the blob.
+    static func produce<S: ByteSink>(_ layer: any Layer, compression: LayerCompression, into sink: inout S, buffer: CopyBuffer) throws -> Measured {
+        let label = layer.historyPaths.first ?? "a layer"
+        if compression == .none {
+            var tee = TeeHashingSink(sink)
+            try writeTar(layer, into: &tee, buffer: buffer)
+            sink = tee.inner
+            let (digest, size) = tee.hashing.finalize()
+            return Measured(diffID: digest, size: size, blob: digest, blobSize: size)
+        }
+        let compressing = try CompressingSink(compression, inner: TeeHashingSink(sink), label: label, workers: compressionWorkers)
+        var tee = TeeHashingSink(compressing)
+        try writeTar(layer, into: &tee, buffer: buffer)
+        var compressor = tee.inner
+        try compressor.finish()
+        sink = compressor.inner.inner
+        let (diffID, size) = tee.hashing.finalize()
+        let (blob, blobSize) = compressor.inner.hashing.finalize()
+        return Measured(diffID: diffID, size: size, blob: blob, blobSize: blobSize)
+    }
+
+    /// zstd's worker threads; they never change the bytes.
+    static var compressionWorkers: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, FirstPass<Int>.maximumWorkers)) }
+
+    /// The layer's uncompressed tar. A base image may store a layer gzipped; an OCI blob is
+    /// compressed (or not) from the tar itself, which is what its diffID names.
+    private static func writeTar<S: ByteSink>(_ layer: any Layer, into sink: inout S, buffer: CopyBuffer) throws {
+        guard let base = layer as? BaseLayer, try base.isGzipped(buffer: buffer) else {
+            return try layer.write(to: &sink, buffer: buffer)
+        }
+        var inflating = try GunzipSink(inner: sink, label: base.archivePath)
+        try base.write(to: &inflating, buffer: buffer)
+        try inflating.finish()
+        sink = inflating.inner
+    }
+}
+
+extension BaseLayer {
+    /// Whether the member starts with gzip's magic bytes.
+    func isGzipped(buffer: CopyBuffer) throws -> Bool {
+        var probe = PrefixSink(limit: 2, inner: MemorySink())
+        do { try write(to: &probe, buffer: buffer) } catch is PrefixSink<MemorySink>.Enough {}
+        return probe.inner.bytes == [0x1F, 0x8B]
+    }
+}
+
+/// Drops everything: the first pass only needs the hashes taken on the way.
+struct DiscardingSink: ByteSink {
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {}
+    mutating func flush() throws {}
+}
+
+public enum OCIWriterError: Error, CustomStringConvertible, Equatable {
+    case compressorNotDeterministic(layer: Int, first: Digest, second: Digest)
+
+    public var description: String {
+        switch self {
+        case let .compressorNotDeterministic(layer, first, second):
+            "layer \(layer) compressed to different bytes on its second pass (\(first.hex), then \(second.hex)); refusing to emit a wrong blob digest"
+        }
+    }
+}
