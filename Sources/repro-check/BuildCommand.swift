@@ -95,7 +95,13 @@ struct BuildCommand: AsyncParsableCommand {
             guard let result else { return }
             summary = BuildSummary(imageID: result.configDigest, manifestDigest: result.manifestDigest, compression: result.compression)
         }
-        if let digestFile { try DigestFile.write(summary.pinnedDigest, to: digestFile) }
+        if let digestFile {
+            try OutputTarget.write(to: digestFile) { sink in
+                var sink = sink
+                try sink.write(Array("\(summary.pinnedDigest)\n".utf8))
+                return sink
+            }
+        }
         FileHandleStderr.write(summary.lines(format: format))
     }
 }

@@ -6,7 +6,7 @@ import Testing
 /// the writes were chunked, how many threads zstd uses, or the host.
 @Suite("OCI compression")
 struct OCICompressionTests {
-    /// 9 MiB of text-like, compressible bytes: several of zstd's 4 MiB jobs.
+    /// 9 MiB of text-like, compressible bytes: several of zstd's 1 MiB jobs.
     static let input: [UInt8] = {
         var bytes: [UInt8] = []
         var state: UInt32 = 12345
@@ -59,6 +59,16 @@ struct OCICompressionTests {
         let whole = try Self.compress(input, .gzip, chunk: input.count)
         #expect(try Self.compress(input, .gzip, chunk: chunk) == whole)
         #expect(try Self.decompress(whole, tool: "gzip") == input)
+    }
+
+    @Test("gzip bytes are the same with 1, 2 or 4 threads, at and around the block size", arguments: [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 << 20])
+    func gzipWorkers(_ count: Int) throws {
+        let input = Array(Self.input.prefix(count))
+        let reference = try Self.compress(input, .gzip, chunk: 65536, workers: 1)
+        for workers in [2, 4] {
+            #expect(try Self.compress(input, .gzip, chunk: 100_000, workers: workers) == reference, "\(workers) workers")
+        }
+        #expect(try Self.decompress(reference, tool: "gzip") == input)
     }
 
     @Test("zstd bytes are the same with 1, 2 or 4 workers and any chunking, and zstd -d restores them")

@@ -20,16 +20,21 @@ public enum LayerCompression: String, Sendable, CaseIterable, Codable {
 
     /// zlib's level 6, what `gzip` and `pigz` default to.
     static let gzipLevel: Int32 = 6
+    /// gzip is deflated in independent blocks of this size, each primed with the 32 KiB before
+    /// it (pigz's scheme), so blocks compress in parallel and the bytes do not depend on how
+    /// many threads did it.
+    static let gzipBlockSize = 1 << 20
     /// zstd's default level.
     static let zstdLevel: Int32 = 3
-    /// The gzip header's OS byte: 255 ("unknown") says nothing about the host, as Go's gzip
-    /// writer does; zlib would otherwise write the OS it was compiled for.
-    static let gzipOSByte: Int32 = 255
+    /// The gzip header: no name or comment, mtime 0, extra flags 0, and OS byte 255
+    /// ("unknown", as Go's gzip writer) instead of the OS zlib was compiled for.
+    static let gzipHeader: [UInt8] = [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xFF]
     /// zstd's multi-threaded framing cuts the input into jobs of this size whatever the number of
     /// workers, so the frame is the same with one worker or many (single-threaded mode frames
-    /// differently, so at least one worker is always used).
-    static let zstdJobSize: Int32 = 4 << 20
-    static let zstdOverlapLog: Int32 = 6
+    /// differently, so at least one worker is always used). Small jobs keep memory low; each
+    /// reloads the whole window before it (overlap 9), which keeps the ratio.
+    static let zstdJobSize: Int32 = 1 << 20
+    static let zstdOverlapLog: Int32 = 9
 }
 
 /// The compression libraries linked into this build. Their versions decide compressed bytes as
@@ -75,7 +80,7 @@ public struct CompressingSink<Inner: ByteSink>: ByteSink {
         self.inner = inner
         switch compression {
         case .none: engine = nil
-        case .gzip: engine = try DeflateEngine(label: label)
+        case .gzip: engine = try ParallelDeflateEngine(label: label, workers: max(1, workers))
         case .zstd: engine = try ZstdEngine(label: label, workers: max(1, workers))
         }
     }
@@ -95,68 +100,6 @@ public struct CompressingSink<Inner: ByteSink>: ByteSink {
 
 protocol CompressionEngine: AnyObject {
     func compress(_ input: UnsafeRawBufferPointer, end: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) throws
-}
-
-/// zlib's deflate with a gzip wrapper: level 6, no name, no comment, mtime 0, OS byte 255.
-final class DeflateEngine: CompressionEngine {
-    private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-    private let header = UnsafeMutablePointer<gz_header>.allocate(capacity: 1)
-    private let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
-    private let label: String
-    private var ended = false
-
-    init(label: String) throws {
-        self.label = label
-        stream.initialize(to: z_stream())
-        header.initialize(to: gz_header())
-        // 16 + 15: a gzip wrapper around a 32 KiB window; memLevel 8 is zlib's default.
-        let rc = deflateInit2_(
-            stream, LayerCompression.gzipLevel, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
-            Int32(MemoryLayout<z_stream>.size)
-        )
-        guard rc == Z_OK else {
-            release(initialised: false)
-            throw CompressionError.cannotStart(label, library: "zlib", reason: "deflateInit2 returned \(rc)")
-        }
-        header.pointee.os = LayerCompression.gzipOSByte
-        header.pointee.time = 0
-        header.pointee.done = 0
-        guard deflateSetHeader(stream, header) == Z_OK else {
-            release(initialised: true)
-            throw CompressionError.cannotStart(label, library: "zlib", reason: "deflateSetHeader refused the header")
-        }
-    }
-
-    deinit { release(initialised: true) }
-
-    private func release(initialised: Bool) {
-        if initialised { deflateEnd(stream) }
-        stream.deallocate()
-        header.deallocate()
-        output.deallocate()
-    }
-
-    func compress(_ input: UnsafeRawBufferPointer, end: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard !ended else { throw CompressionError.failed(label, library: "zlib", reason: "data after the end of the stream") }
-        stream.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
-        stream.pointee.avail_in = uInt(input.count)
-        let mode = end ? Z_FINISH : Z_NO_FLUSH
-        while true {
-            stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            stream.pointee.avail_out = uInt(output.count)
-            let rc = deflate(stream, mode)
-            guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else {
-                throw CompressionError.failed(label, library: "zlib", reason: "deflate returned \(rc)")
-            }
-            let produced = output.count - Int(stream.pointee.avail_out)
-            if produced > 0 { try emit(UnsafeRawBufferPointer(rebasing: output[0..<produced])) }
-            if end {
-                if rc == Z_STREAM_END { ended = true; return }
-            } else if stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 {
-                return
-            }
-        }
-    }
 }
 
 /// libzstd in its multi-threaded mode with fixed job size and overlap: level 3, a checksum, no
@@ -187,9 +130,8 @@ final class ZstdEngine: CompressionEngine {
             let rc = ZSTD_CCtx_setParameter(context, parameter, value)
             if ZSTD_isError(rc) != 0 {
                 // A libzstd built without threads would silently frame differently: refuse it.
+                // deinit frees the context and the buffer.
                 let reason = String(cString: ZSTD_getErrorName(rc))
-                ZSTD_freeCCtx(context)
-                output.deallocate()
                 throw CompressionError.cannotStart(label, library: "zstd", reason: "parameter \(parameter.rawValue)=\(value): \(reason)")
             }
         }

@@ -51,7 +51,9 @@ public struct OCIImageWriter: Sendable {
     public func write<D: LayoutDestination>(to destination: D) throws -> (OCIImageResult, D) {
         let layers: [any Layer] = (plan.baseImage?.layers ?? []) + plan.storeLayers + [plan.customisation]
         let compression = self.compression
-        let firstPass = FirstPass(layers: layers, progress: progress) { layer, buffer in
+        // A compressor already spreads one layer over every core: one first-pass worker, running
+        // a layer ahead of the stream, keeps both passes busy with two compressors in memory.
+        let firstPass = FirstPass(layers: layers, workers: compression == .none ? nil : 1, progress: progress) { layer, buffer in
             var discard = DiscardingSink()
             let measured = try Self.produce(layer, compression: compression, into: &discard, buffer: buffer)
             try layer.verify(firstPass: measured.diffID, buffer: buffer)
@@ -117,14 +119,16 @@ public struct OCIImageWriter: Sendable {
             let (digest, size) = tee.hashing.finalize()
             return Measured(diffID: digest, size: size, blob: digest, blobSize: size)
         }
-        let compressing = try CompressingSink(compression, inner: TeeHashingSink(sink), label: label, workers: compressionWorkers)
-        var tee = TeeHashingSink(compressing)
+        // Beside a compressor, hashing inline costs little (SHA-256 runs many times faster than
+        // deflate) and saves the pipelined hashers' buffers and threads.
+        let compressing = try CompressingSink(compression, inner: ForkSink(first: HashingSink(), second: sink), label: label, workers: compressionWorkers)
+        var tee = ForkSink(first: HashingSink(), second: compressing)
         try writeTar(layer, into: &tee, buffer: buffer)
-        var compressor = tee.inner
+        var compressor = tee.second
         try compressor.finish()
-        sink = compressor.inner.inner
-        let (diffID, size) = tee.hashing.finalize()
-        let (blob, blobSize) = compressor.inner.hashing.finalize()
+        sink = compressor.inner.second
+        let (diffID, size) = tee.first.finalize()
+        let (blob, blobSize) = compressor.inner.first.finalize()
         return Measured(diffID: diffID, size: size, blob: blob, blobSize: blobSize)
     }
 
@@ -150,6 +154,22 @@ extension BaseLayer {
         var probe = PrefixSink(limit: 2, inner: MemorySink())
         do { try write(to: &probe, buffer: buffer) } catch is PrefixSink<MemorySink>.Enough {}
         return probe.inner.bytes == [0x1F, 0x8B]
+    }
+}
+
+/// Writes every byte to two sinks, first to `first`.
+struct ForkSink<First: ByteSink, Second: ByteSink>: ByteSink {
+    var first: First
+    var second: Second
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try first.write(bytes)
+        try second.write(bytes)
+    }
+
+    mutating func flush() throws {
+        try first.flush()
+        try second.flush()
     }
 }
 

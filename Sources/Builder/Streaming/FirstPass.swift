@@ -13,18 +13,22 @@ final class FirstPass<Value: Sendable>: Sendable {
     /// many-core host.
     static var maximumWorkers: Int { 4 }
 
+    /// `workers` caps the threads below one per core (a multi-threaded compressor needs fewer).
+    /// One worker measures in layer order, so the writer can stream layer 1 while layer 2 is
+    /// measured; several take the largest layers first, so the longest job does not start last.
     init(
-        layers: [any Layer], progress: (@Sendable (BuildProgress) -> Void)?,
+        layers: [any Layer], workers: Int? = nil, progress: (@Sendable (BuildProgress) -> Void)?,
         measure: @escaping @Sendable (any Layer, CopyBuffer) throws -> Value
     ) {
         board = ResultBoard(count: layers.count)
         let board = self.board
-        let order = layers.indices.sorted { (layers[$0].estimatedCost, $1) > (layers[$1].estimatedCost, $0) }
-        let done = Atomic<Int>(0)
-        let next = Atomic<Int>(0)
         // Dedicated threads, not GCD's pool: under `taskset -c 0` the pool may be one thread
         // wide, and that thread is the one waiting for these results.
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, order.count, Self.maximumWorkers))
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, layers.count, workers ?? Self.maximumWorkers, Self.maximumWorkers))
+        let order = workers == 1
+            ? Array(layers.indices) : layers.indices.sorted { (layers[$0].estimatedCost, $1) > (layers[$1].estimatedCost, $0) }
+        let done = Atomic<Int>(0)
+        let next = Atomic<Int>(0)
         for _ in 0..<workers {
             group.enter()
             let group = self.group
