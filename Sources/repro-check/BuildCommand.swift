@@ -34,12 +34,18 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("digest-file"), help: "Write the manifest digest (image ID for docker-archive) to FILE.")
     var digestFile: String?
 
+    @Option(name: .customLong("spill-dir"), help: "Compress each layer once, keeping it in an unlinked temporary file in DIR until it streams (needs disk space; default: compress twice, no disk).")
+    var spillDirectory: String?
+
     func validate() throws {
         if (spec == nil) == (nixpkgsConf == nil) {
             throw ValidationError("give either an image SPEC or --nixpkgs-conf FILE")
         }
         if format == .dockerArchive, let compression, compression != .none {
             throw ValidationError("--compression \(compression.rawValue) needs an OCI --format (oci-archive, oci-layout or dual); docker-archive layers are uncompressed")
+        }
+        if format == .dockerArchive && spillDirectory != nil {
+            throw ValidationError("--spill-dir keeps compressed layers; it needs an OCI --format")
         }
         if format == .ociLayout && output == nil {
             throw ValidationError("--format oci-layout writes a directory: give -o DIR")
@@ -76,7 +82,9 @@ struct BuildCommand: AsyncParsableCommand {
             guard let result else { return }
             summary = BuildSummary(imageID: result.configDigest, manifestDigest: nil, compression: nil)
         case .ociArchive, .dual, .ociLayout:
-            let writer = OCIImageWriter(plan: plan, compression: compression ?? .gzip, dockerManifest: format == .dual, progress: progress)
+            let writer = OCIImageWriter(
+                plan: plan, compression: compression ?? .gzip, dockerManifest: format == .dual, spillDirectory: spillDirectory, progress: progress
+            )
             var result: OCIImageResult?
             if format == .ociLayout, let output {
                 result = try DirectoryLayoutDestination.write(to: output) { directory in

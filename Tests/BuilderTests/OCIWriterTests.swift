@@ -15,11 +15,11 @@ struct OCIWriterTests {
     }
 
     /// Builds a fixture as an OCI archive (and, for comparison, as a docker-archive).
-    static func build(_ name: String, _ compression: LayerCompression, dual: Bool = false) throws -> Written {
+    static func build(_ name: String, _ compression: LayerCompression, dual: Bool = false, spill: String? = nil) throws -> Written {
         let temporary = try FixtureStore.temporaryDirectory("oci-\(name)")
         defer { FixtureStore.remove(temporary) }
         let (plan, _) = try ReferenceArchiveTests.plan(name, under: temporary)
-        let writer = OCIImageWriter(plan: plan, compression: compression, dockerManifest: dual)
+        let writer = OCIImageWriter(plan: plan, compression: compression, dockerManifest: dual, spillDirectory: spill)
         var (result, destination) = try writer.write(to: TarLayoutDestination(sink: MemorySink(), mtime: plan.mtime))
         let bytes = try destination.finish().bytes
         let docker = try ImageArchiveWriter(plan: plan).write(to: HashingSink()).0
@@ -95,6 +95,19 @@ struct OCIWriterTests {
         let second = try Self.build("bulk-layer", compression)
         #expect(first.result.manifestDigest == second.result.manifestDigest)
         #expect(first.members == second.members)
+    }
+
+    @Test("spilling compressed blobs to disk instead of compressing twice gives the same bytes and leaves no file", arguments: [LayerCompression.gzip, .zstd])
+    func spill(_ compression: LayerCompression) throws {
+        let directory = try FixtureStore.temporaryDirectory("oci-spill")
+        defer { FixtureStore.remove(directory) }
+        let spilled = try Self.build("many-layers", compression, spill: directory)
+        let twice = try Self.build("many-layers", compression)
+        #expect(spilled.members == twice.members)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+        #expect(throws: IOError.self, "the blobs really go through the spill directory") {
+            try Self.build("basic", compression, spill: directory + "/missing")
+        }
     }
 
     @Test("a base image's layers are stored as their uncompressed tar, the blob named by its diffID")

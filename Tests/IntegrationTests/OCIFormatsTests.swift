@@ -118,12 +118,12 @@ struct OCIFormatsTests {
         #expect(ids.split(separator: "\n").map { "sha256:" + $0.replacingOccurrences(of: "sha256:", with: "") } == [built.imageID])
     }
 
-    @Test("--compression on a docker-archive and oci-layout without -o are usage errors")
+    @Test("--compression or --spill-dir on a docker-archive, and oci-layout without -o, are usage errors")
     func usageErrors() throws {
         let fixture = try ConfFixture(label: "oci-usage")
         defer { fixture.remove() }
         let conf = try fixture.write()
-        for arguments in [["--compression", "gzip", "-o", fixture.root + "/x.tar"], ["--format", "oci-layout"]] {
+        for arguments in [["--compression", "gzip", "-o", fixture.root + "/x.tar"], ["--format", "oci-layout"], ["--spill-dir", fixture.root, "-o", fixture.root + "/x.tar"]] {
             let result = try CLI.run(["build", "--nixpkgs-conf", conf] + arguments)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
         }
