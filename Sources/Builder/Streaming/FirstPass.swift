@@ -52,8 +52,9 @@ final class FirstPass<Value: Sendable>: Sendable {
         }
     }
 
-    /// Waits for one layer's result.
-    func result(_ index: Int) throws -> Value { try board.result(index) }
+    /// Waits for one layer's result and hands it over: the board keeps nothing (a spilled blob
+    /// is freed as soon as the writer is done with it). Each index is taken once.
+    func result(_ index: Int) throws -> Value { try board.take(index) }
 
     /// Cancels what has not started and waits for the workers to end.
     func stop() {
@@ -82,9 +83,12 @@ private final class ResultBoard<Value: Sendable>: Sendable {
         ready[index].signal()
     }
 
-    func result(_ index: Int) throws -> Value {
+    func take(_ index: Int) throws -> Value {
         ready[index].wait()
-        ready[index].signal()
-        return try slots.withLock { $0[index] ?? .failure(TarWriterError.alreadyFailed) }.get()
+        let outcome = slots.withLock { slots in
+            defer { slots[index] = nil }
+            return slots[index] ?? .failure(TarWriterError.alreadyFailed)
+        }
+        return try outcome.get()
     }
 }
