@@ -19,10 +19,13 @@ let package = Package(
     targets: [
         // zlib reads gzip-compressed base images; the system copy is what Debian ships.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // zstd compresses OCI layers; Debian's libzstd, whose version is reported with every build.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "Builder",
             dependencies: [
                 "CZlib",
+                "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Subprocess", package: "swift-subprocess"),

@@ -5,8 +5,12 @@ import Foundation
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Stream an image archive (docker-archive, uncompressed) to stdout or a file.",
-        discussion: "Give an image SPEC (JSON, see README), or --nixpkgs-conf with the conf nixpkgs' stream_layered_image.py reads."
+        abstract: "Stream an image (docker-archive, OCI archive or layout, or both at once) to stdout or a file.",
+        discussion: """
+            Give an image SPEC (JSON, see README), or --nixpkgs-conf with the conf nixpkgs' stream_layered_image.py reads. \
+            When done, prints the image ID and, for OCI formats, the manifest digest (what a registry reports after \
+            skopeo copy --preserve-digests) on stderr.
+            """
     )
 
     @Argument(help: "An image spec (JSON).")
@@ -21,9 +25,30 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Write to FILE (via a temporary name, renamed on success).")
     var output: String?
 
+    @Option(help: "docker-archive (nixpkgs' bytes), oci-archive, oci-layout (a directory, needs -o) or dual (docker-archive and OCI layout in one tar).")
+    var format: ImageFormat = .dockerArchive
+
+    @Option(help: "Layer compression of OCI formats: none, gzip or zstd (default gzip); docker-archive layers are never compressed.")
+    var compression: LayerCompression?
+
+    @Option(name: .customLong("digest-file"), help: "Write the manifest digest (image ID for docker-archive) to FILE.")
+    var digestFile: String?
+
+    @Option(name: .customLong("spill-dir"), help: "Compress each layer once, keeping it in an unlinked temporary file in DIR until it streams (needs disk space; default: compress twice, no disk).")
+    var spillDirectory: String?
+
     func validate() throws {
         if (spec == nil) == (nixpkgsConf == nil) {
             throw ValidationError("give either an image SPEC or --nixpkgs-conf FILE")
+        }
+        if format == .dockerArchive, let compression, compression != .none {
+            throw ValidationError("--compression \(compression.rawValue) needs an OCI --format (oci-archive, oci-layout or dual); docker-archive layers are uncompressed")
+        }
+        if format == .dockerArchive && spillDirectory != nil {
+            throw ValidationError("--spill-dir keeps compressed layers; it needs an OCI --format")
+        }
+        if format == .ociLayout && output == nil {
+            throw ValidationError("--format oci-layout writes a directory: give -o DIR")
         }
     }
 
@@ -33,7 +58,7 @@ struct BuildCommand: AsyncParsableCommand {
         }
         if let confPath = nixpkgsConf {
             let conf = try NixpkgsConf.decode(try readFile(confPath), file: confPath)
-            try stream(try conf.plan(repoTagOverride: repoTag, file: confPath))
+            try stream(try conf.plan(repoTagOverride: repoTag, file: confPath), pin: nil)
             return
         }
         guard let specPath = spec else { return }
@@ -41,21 +66,83 @@ struct BuildCommand: AsyncParsableCommand {
         defer { SpecResolver.removeWorkDirectory(resolved.workDirectory) }
         var plan = resolved.image.plan
         if let repoTag { plan.repoTag = .fixed(repoTag) }
-        try stream(plan)
+        try stream(plan, pin: resolved.spec.expectDigest.map { DigestPin(expected: $0, file: specPath) })
     }
 
-    private func stream(_ plan: ImagePlan) throws {
-        try OutputTarget.write(to: output) { sink in
-            let writer = ImageArchiveWriter(plan: plan, progress: ProgressDisplay.forStderr())
-            return try writer.write(to: sink).1
+    /// Writes the image; a pinned digest is checked before the output gets its final name.
+    private func stream(_ plan: ImagePlan, pin: DigestPin?) throws {
+        let progress = ProgressDisplay.forStderr()
+        let summary: BuildSummary
+        switch format {
+        case .dockerArchive:
+            var result: ImageArchiveResult?
+            try OutputTarget.write(to: output) { sink in
+                let (written, flushed) = try ImageArchiveWriter(plan: plan, progress: progress).write(to: sink)
+                try pin?.check(written.configDigest, format: format)
+                result = written
+                return flushed
+            }
+            guard let result else { return }
+            summary = BuildSummary(imageID: result.configDigest, manifestDigest: nil, compression: nil)
+        case .ociArchive, .dual, .ociLayout:
+            let writer = OCIImageWriter(
+                plan: plan, compression: compression ?? .gzip, dockerManifest: format == .dual, spillDirectory: spillDirectory, progress: progress
+            )
+            var result: OCIImageResult?
+            if format == .ociLayout, let output {
+                result = try DirectoryLayoutDestination.write(to: output) { directory in
+                    let written = try writer.write(to: directory).0
+                    try pin?.check(written.manifestDigest, format: format)
+                    return written
+                }
+            } else {
+                try OutputTarget.write(to: output) { sink in
+                    var (written, tar) = try writer.write(to: TarLayoutDestination(sink: sink, mtime: plan.mtime))
+                    try pin?.check(written.manifestDigest, format: format)
+                    result = written
+                    return try tar.finish()
+                }
+            }
+            guard let result else { return }
+            summary = BuildSummary(imageID: result.configDigest, manifestDigest: result.manifestDigest, compression: result.compression)
         }
+        if let digestFile {
+            try OutputTarget.write(to: digestFile) { sink in
+                var sink = sink
+                try sink.write(Array("\(summary.pinnedDigest)\n".utf8))
+                return sink
+            }
+        }
+        FileHandleStderr.write(summary.lines(format: format))
     }
 }
+
+/// What `build` prints when done: what users pin and what a registry will show.
+struct BuildSummary {
+    var imageID: Digest
+    var manifestDigest: Digest?
+    var compression: LayerCompression?
+
+    /// The manifest digest of an OCI format, the image ID of a docker-archive.
+    var pinnedDigest: Digest { manifestDigest ?? imageID }
+
+    func lines(format: ImageFormat) -> String {
+        var text = "image ID \(imageID)\n"
+        if let manifestDigest, let compression {
+            text += "manifest digest \(manifestDigest) (\(format.rawValue), layers \(compression.rawValue); \(CompressorVersions.linked))\n"
+        }
+        return text
+    }
+}
+
+extension ImageFormat: ExpressibleByArgument {}
+extension LayerCompression: ExpressibleByArgument {}
 
 /// Resolving a spec needs a work directory for its customisation layer; both build and plan
 /// do it the same way.
 enum SpecBuild {
     struct Resolved {
+        var spec: ImageSpec
         var image: ResolvedImage
         var workDirectory: String
     }
@@ -67,7 +154,7 @@ enum SpecBuild {
             let resolver = SpecResolver(spec: spec, passThrough: SpecResolver.passThrough(from: ProcessInfo.processInfo.environment))
             let image = try await resolver.resolve(workDirectory: workDirectory)
             for warning in image.warnings { FileHandleStderr.write("repro-check: warning: \(warning)\n") }
-            return Resolved(image: image, workDirectory: workDirectory)
+            return Resolved(spec: spec, image: image, workDirectory: workDirectory)
         } catch {
             SpecResolver.removeWorkDirectory(workDirectory)
             throw error

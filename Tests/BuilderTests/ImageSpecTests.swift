@@ -314,7 +314,7 @@ struct ImageSpecTests {
         #expect(ImageSpec.knownKeys == [
             "name", "tag", "store", "storeDir", "graph", "contents", "config", "architecture", "created", "mtime",
             "maxLayers", "layering", "layeringPipeline", "extraCommands", "fakeRootCommands", "enableFakechroot",
-            "includeStorePaths", "uid", "gid", "uname", "gname", "fromImage", "expect",
+            "includeStorePaths", "uid", "gid", "uname", "gname", "fromImage", "expect", "expectDigest",
         ])
     }
 }

@@ -42,10 +42,27 @@ struct ReferenceArchiveTests {
     }
 
     static func build(_ name: String, output: String? = nil) throws -> Built {
-        let caseDirectory = TestPaths.writerFixtures + "/" + name
-        let fixture = try #require(try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: caseDirectory + "/fixture.json")))).objectValue)
         let temporary = try FixtureStore.temporaryDirectory(name)
         defer { FixtureStore.remove(temporary) }
+        let (plan, fixture) = try Self.plan(name, under: temporary)
+        let sink = TeeHashingSink(OptionalFileSink(path: output))
+        let (result, finished) = try ImageArchiveWriter(plan: plan).write(to: sink)
+        let (digest, size) = finished.hashing.finalize()
+        var expectedSize: UInt64 = 0
+        if case let .integer(digits)? = fixture["size"] { expectedSize = UInt64(digits) ?? 0 }
+        let expected = Expected(
+            sha256: fixture["sha256"]?.stringValue ?? "",
+            size: expectedSize,
+            configDigest: fixture["config_digest"]?.stringValue ?? ""
+        )
+        return Built(digest: digest, size: size, result: result, expected: expected)
+    }
+
+    /// A writer fixture's plan, with its store materialised under `temporary` (which the caller
+    /// removes), and the fixture's JSON.
+    static func plan(_ name: String, under temporary: String) throws -> (ImagePlan, JSONObject) {
+        let caseDirectory = TestPaths.writerFixtures + "/" + name
+        let fixture = try #require(try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: caseDirectory + "/fixture.json")))).objectValue)
         try FixtureStore.materialise(fixture["store"]?.arrayValue ?? [], under: temporary + "/nix/store")
 
         // The customisation layer's own mode is part of its outer header: pin it as Nix does.
@@ -61,17 +78,7 @@ struct ReferenceArchiveTests {
             file: name, hostPrefix: temporary,
             customisationHistoryLabel: fixture["oracle_customisation_layer"]?.stringValue
         )
-        let sink = TeeHashingSink(OptionalFileSink(path: output))
-        let (result, finished) = try ImageArchiveWriter(plan: plan).write(to: sink)
-        let (digest, size) = finished.hashing.finalize()
-        var expectedSize: UInt64 = 0
-        if case let .integer(digits)? = fixture["size"] { expectedSize = UInt64(digits) ?? 0 }
-        let expected = Expected(
-            sha256: fixture["sha256"]?.stringValue ?? "",
-            size: expectedSize,
-            configDigest: fixture["config_digest"]?.stringValue ?? ""
-        )
-        return Built(digest: digest, size: size, result: result, expected: expected)
+        return (plan, fixture)
     }
 }
 

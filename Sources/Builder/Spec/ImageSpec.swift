@@ -35,11 +35,14 @@ public struct ImageSpec: Sendable {
     public var fromImage: String?
     /// `reproducible`, or `unreproducible` for a deliberate negative control.
     public var expect: String
+    /// What the build must produce: the manifest digest of an OCI format, the image ID of a
+    /// docker-archive.
+    public var expectDigest: Digest? = nil
 
     public static let knownKeys = [
         "name", "tag", "store", "storeDir", "graph", "contents", "config", "architecture", "created", "mtime",
         "maxLayers", "layering", "layeringPipeline", "extraCommands", "fakeRootCommands", "enableFakechroot",
-        "includeStorePaths", "uid", "gid", "uname", "gname", "fromImage", "expect",
+        "includeStorePaths", "uid", "gid", "uname", "gname", "fromImage", "expect", "expectDigest",
     ]
 
     public var directory: String { (file as NSString).deletingLastPathComponent }
@@ -109,7 +112,15 @@ public struct ImageSpec: Sendable {
             throw SpecError.badTime(file: file, key: key, value: value)
         }
 
-        return ImageSpec(
+        let expectDigestText = try keys.optional("expectDigest", default: nil) { try keys.optionalString($0) }
+        let expectDigest = try expectDigestText.map { text in
+            guard text.hasPrefix("sha256:"), let digest = Digest(parsing: text) else {
+                throw SpecError.invalid(file: file, key: "expectDigest", reason: "must be \"sha256:\" and 64 lowercase hex digits")
+            }
+            return digest
+        }
+
+        var spec = ImageSpec(
             file: file,
             name: name,
             tag: tag,
@@ -134,6 +145,8 @@ public struct ImageSpec: Sendable {
             fromImage: try keys.optional("fromImage", default: nil) { try keys.optionalString($0) }.map(resolve),
             expect: expect
         )
+        spec.expectDigest = expectDigest
+        return spec
     }
 
     /// The known key closest to a misspelt one, if it is close enough to be a likely typo.
