@@ -122,6 +122,41 @@ struct LayeringPipelineTests {
         #expect(noMatch.map(\.names) == [pipeTestGraph.names])
     }
 
+    /// Cases checked against nixpkgs' own flatten_references_graph (run under Python
+    /// with python-igraph): the graph in input order, the pipeline, its output.
+    static let nixpkgsVectors: [(graph: String, pipeline: String, layers: [[String]])] = [
+        // limit_layers always yields its merged rest, empty here; reverse moves it first,
+        // the second limit_layers gives it a slot, and only the end drops it.
+        (#"[{"path": "/nix/store/b-two", "references": [], "narSize": 1}, {"path": "/nix/store/a-one", "references": ["/nix/store/b-two"], "narSize": 2}]"#,
+         #"[["popularity_contest"], ["limit_layers", 3], ["reverse"], ["limit_layers", 2]]"#,
+         [["/nix/store/a-one", "/nix/store/b-two"]]),
+        // Equal narSizes keep the input order, not path order.
+        (#"[{"path": "/nix/store/c-z", "references": [], "narSize": 5}, {"path": "/nix/store/a-y", "references": [], "narSize": 5}, {"path": "/nix/store/b-x", "references": [], "narSize": 5}]"#,
+         #"[["split_every", 1]]"#,
+         [["/nix/store/c-z"], ["/nix/store/a-y"], ["/nix/store/b-x"]]),
+        // subcomponent_in of nothing: an empty "main" that is dropped at the end.
+        (#"[{"path": "/nix/store/c-z", "references": [], "narSize": 5}, {"path": "/nix/store/a-y", "references": [], "narSize": 5}, {"path": "/nix/store/b-x", "references": [], "narSize": 5}]"#,
+         #"[["subcomponent_in", []]]"#,
+         [["/nix/store/c-z", "/nix/store/a-y", "/nix/store/b-x"]]),
+        (#"[{"path": "/nix/store/c-z", "references": ["/nix/store/a-y"], "narSize": 5}, {"path": "/nix/store/a-y", "references": [], "narSize": 5}, {"path": "/nix/store/b-x", "references": [], "narSize": 5}]"#,
+         #"[["popularity_contest"], ["limit_layers", 5], ["reverse"]]"#,
+         [["/nix/store/c-z"], ["/nix/store/b-x"], ["/nix/store/a-y"]]),
+    ]
+
+    @Test("matches nixpkgs' flatten_references_graph on recorded vectors", arguments: 0..<4)
+    func nixpkgsVector(_ index: Int) throws {
+        let vector = Self.nixpkgsVectors[index]
+        let graph = try ReferenceGraph(json: Data(vector.graph.utf8))
+        #expect(try LayeringPipeline(json: Data(vector.pipeline.utf8)).run(on: graph) == vector.layers)
+    }
+
+    @Test("keeps limit_layers' empty rest as a graph until the very end")
+    func emptyRest() throws {
+        let graph = tupleListGraph([("Root1", "A")])
+        let limited = try runPipeline(#"[["popularity_contest"], ["limit_layers", 3]]"#, on: graph)
+        #expect(limited.map(\.names) == [["A"], ["Root1"], []])
+    }
+
     @Test("rejects unknown operations and bad arguments with typed errors")
     func errors() throws {
         #expect(throws: LayeringError.unknownOperation("shuffle")) {

@@ -37,10 +37,14 @@ public struct LayeringPipeline: Equatable, Sendable {
     }
 
     public init(json data: Data) throws(LayeringError) {
-        try self.init(json: LayeringJSON.decode(data))
+        let value: JSONValue
+        do { value = try JSONParser.parse([UInt8](data)) } catch {
+            throw .badArguments(operation: "pipeline", reason: "it is not valid JSON (\(error.description))")
+        }
+        try self.init(json: value)
     }
 
-    public init(json: LayeringJSON) throws(LayeringError) {
+    public init(json: JSONValue) throws(LayeringError) {
         guard case let .array(rawSteps) = json else {
             throw .badArguments(operation: "pipeline", reason: "the pipeline is \(json.kindName), not an array of steps")
         }
@@ -50,7 +54,8 @@ public struct LayeringPipeline: Equatable, Sendable {
     }
 
     /// Runs the pipeline over `graph` without the `excluding` paths and flattens the
-    /// result into layers, as flatten_references_graph does.
+    /// result into layers, as flatten_references_graph does: empty graphs are kept
+    /// between steps and only dropped here, at the very end.
     public func run(on graph: ReferenceGraph, excluding: [String] = []) throws(LayeringError) -> [[String]] {
         let excluded = Set(excluding)
         let kept = excluded.isEmpty ? graph : try graph.restricted(to: graph.paths.filter { !excluded.contains($0) })
@@ -58,12 +63,12 @@ public struct LayeringPipeline: Equatable, Sendable {
         guard result.kind != "a graph" else {
             throw .wrongInput(operation: "pipeline result", expected: "a list or dict of graphs", got: result.kind)
         }
-        return Self.flatten(result).map(\.names)
+        return Self.flatten(result).map(\.names).filter { !$0.isEmpty }
     }
 
     // MARK: Parsing
 
-    private static func parseStep(_ json: LayeringJSON) throws(LayeringError) -> Step {
+    private static func parseStep(_ json: JSONValue) throws(LayeringError) -> Step {
         guard case let .array(items) = json, let first = items.first, case let .string(name) = first else {
             throw .badArguments(operation: "step", reason: "a step must be an array starting with an operation name, not \(json.kindName)")
         }
@@ -75,6 +80,7 @@ public struct LayeringPipeline: Equatable, Sendable {
         }
         func positiveCount() throws(LayeringError) -> Int {
             try expect(1)
+            // Python's take and range refuse 2.0, so only integer literals count.
             guard let value = arguments[0].intValue, value > 0 else {
                 throw .badArguments(operation: name, reason: "the count must be a whole number above zero")
             }
@@ -131,7 +137,7 @@ public struct LayeringPipeline: Equatable, Sendable {
         }
     }
 
-    private static func parseSplitSpec(_ json: LayeringJSON) throws(LayeringError) -> SplitSpec {
+    private static func parseSplitSpec(_ json: JSONValue) throws(LayeringError) -> SplitSpec {
         switch json {
         case let .string(path):
             return .path(path)
@@ -145,7 +151,7 @@ public struct LayeringPipeline: Equatable, Sendable {
         }
     }
 
-    private static func stringList(_ json: LayeringJSON, operation: String, allowSingle: Bool) throws(LayeringError) -> [String] {
+    private static func stringList(_ json: JSONValue, operation: String, allowSingle: Bool) throws(LayeringError) -> [String] {
         if allowSingle, case let .string(single) = json { return [single] }
         guard case let .array(items) = json else {
             throw .badArguments(operation: operation, reason: "the argument must be an array of paths")
@@ -185,6 +191,9 @@ public struct LayeringPipeline: Equatable, Sendable {
     static func apply(_ step: Step, to value: Value) throws(LayeringError) -> Value {
         switch step {
         case .popularityContest:
+            // popularity_contest.py reads anything that is not a graph as a list of
+            // reference-graph entries; an empty list is the one such input that works.
+            if value == .list([]) { return value }
             let graph = try expectGraph(value, operation: "popularity_contest")
             let ordered = Popularity.order(names: graph.names, successors: graph.successors)
             return .list(ordered.map { .graph(PipelineGraph(names: [$0], successors: [[]])) })
@@ -192,18 +201,21 @@ public struct LayeringPipeline: Equatable, Sendable {
         case let .limitLayers(maximum):
             let items = try expectList(value, operation: "limit_layers")
             var result = Array(items.prefix(maximum - 1))
-            let remainder = items.dropFirst(maximum - 1)
-            // lib.py merges whatever is left into one last graph. With nothing left,
-            // no last layer is emitted: the pre-pipeline jq code dropped empty layers
-            // the same way, and a trailing empty layer would be an empty tar.
-            if !remainder.isEmpty {
-                var merged = PipelineGraph.empty
-                for item in remainder { merged = merged.merged(with: try expectGraph(item, operation: "limit_layers")) }
-                result.append(.graph(merged))
+            // lib.py always yields the merge of whatever is left, an empty graph when
+            // nothing is: it takes a slot in any later step (a `reverse` puts it first)
+            // and is only dropped with the other empty layers at the very end.
+            var merged = PipelineGraph.empty
+            for item in items.dropFirst(maximum - 1) {
+                merged = merged.merged(with: try expectGraph(item, operation: "limit_layers"))
             }
+            result.append(.graph(merged))
             return .list(result)
 
         case let .splitPaths(specs):
+            // split_paths.py looks nothing up for an empty list (or empty children_of
+            // lists) and returns its input untouched as "rest", whatever it is.
+            let looksUpNothing = specs.allSatisfy { if case .childrenOf([]) = $0 { true } else { false } }
+            if looksUpNothing, value.kind != "a graph" { return .dict([.init(key: "rest", value: value)]) }
             return splitPaths(specs, in: try expectGraph(value, operation: "split_paths"))
 
         case let .subcomponentIn(paths):
@@ -246,6 +258,8 @@ public struct LayeringPipeline: Equatable, Sendable {
             })
 
         case let .removePaths(paths):
+            // lib.py returns its input untouched when there is nothing to remove.
+            if paths.isEmpty { return value }
             let graph = try expectGraph(value, operation: "remove_paths")
             return .graph(graph.removing(paths.compactMap(graph.index(of:))))
 

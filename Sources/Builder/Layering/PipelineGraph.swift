@@ -56,17 +56,17 @@ struct PipelineGraph: Equatable, Sendable {
 
 extension PipelineGraph {
     /// flatten_references_graph's `references_graph_to_igraph`: vertices ordered by
-    /// narSize, ascending. Python's sort is stable over Nix's exportReferencesGraph,
-    /// which lists paths in store-path order, so equal sizes fall back to path order.
+    /// narSize, ascending, with Python's stable sort, so equal sizes keep the order of
+    /// the graph's input (Nix lists exportReferencesGraph by store path).
     init(graph: ReferenceGraph) throws(LayeringError) {
         var sizes: [UInt64] = []
         for (index, size) in graph.narSizes.enumerated() {
             guard let size else { throw .missingNarSize(graph.paths[index]) }
             sizes.append(size)
         }
-        // Paths are already in path order, so a stable sort by size is exact.
-        let order = graph.paths.indices.sorted { lhs, rhs in
-            sizes[lhs] != sizes[rhs] ? sizes[lhs] < sizes[rhs] : lhs < rhs
+        let rank = graph.inputRank
+        let order = graph.inputOrder.sorted { lhs, rhs in
+            sizes[lhs] != sizes[rhs] ? sizes[lhs] < sizes[rhs] : rank[lhs] < rank[rhs]
         }
         var position = [Int](repeating: 0, count: order.count)
         for (newIndex, oldIndex) in order.enumerated() { position[oldIndex] = newIndex }
