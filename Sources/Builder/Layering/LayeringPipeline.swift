@@ -204,11 +204,17 @@ public struct LayeringPipeline: Equatable, Sendable {
             // lib.py always yields the merge of whatever is left, an empty graph when
             // nothing is: it takes a slot in any later step (a `reverse` puts it first)
             // and is only dropped with the other empty layers at the very end.
-            var merged = PipelineGraph.empty
+            var rest: [PipelineGraph] = []
             for item in items.dropFirst(maximum - 1) {
-                merged = merged.merged(with: try expectGraph(item, operation: "limit_layers"))
+                // igraph's `graph + [g1, g2]` is the union with every graph of the list,
+                // so a list of graphs (as `map` of `split_every` leaves) merges too.
+                if case let .list(graphs) = item {
+                    for graph in graphs { rest.append(try expectGraph(graph, operation: "limit_layers")) }
+                } else {
+                    rest.append(try expectGraph(item, operation: "limit_layers"))
+                }
             }
-            result.append(.graph(merged))
+            result.append(.graph(PipelineGraph.union(rest)))
             return .list(result)
 
         case let .splitPaths(specs):

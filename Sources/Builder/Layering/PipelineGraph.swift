@@ -38,13 +38,18 @@ struct PipelineGraph: Equatable, Sendable {
         return induced(names.indices.filter { !drop.contains($0) })
     }
 
-    /// igraph's `a + b` for two graphs: a disjoint union, vertices of `a` first.
-    func merged(with other: PipelineGraph) -> PipelineGraph {
-        let offset = names.count
-        return PipelineGraph(
-            names: names + other.names,
-            successors: successors + other.successors.map { $0.map { $0 + offset } }
-        )
+    /// lib.py's `merge_graphs`, igraph's `a + b + …`: a disjoint union, vertices in
+    /// the order of the graphs. Built in one pass; merging pairwise is quadratic.
+    static func union(_ graphs: [PipelineGraph]) -> PipelineGraph {
+        var result = PipelineGraph.empty
+        result.names.reserveCapacity(graphs.reduce(0) { $0 + $1.names.count })
+        result.successors.reserveCapacity(result.names.capacity)
+        for graph in graphs {
+            let offset = result.names.count
+            result.names.append(contentsOf: graph.names)
+            result.successors.append(contentsOf: graph.successors.map { $0.map { $0 + offset } })
+        }
+        return result
     }
 
     /// igraph's `subcomponent(vertex, mode)`: everything reachable along (out) or
