@@ -170,7 +170,9 @@ public struct LayeringPipeline: Equatable, Sendable {
 
     indirect enum Value: Equatable, Sendable {
         case graph(PipelineGraph)
-        case list([Value])
+        /// A sequence of values. Only split_every returns a real Python list; every other
+        /// step returns a lazy iterator, which igraph's `+` refuses (see limit_layers).
+        case list([Value], pythonList: Bool = false)
         /// A Python dict: keys in insertion order.
         case dict([Entry])
 
@@ -193,7 +195,7 @@ public struct LayeringPipeline: Equatable, Sendable {
         case .popularityContest:
             // popularity_contest.py reads anything that is not a graph as a list of
             // reference-graph entries; an empty list is the one such input that works.
-            if value == .list([]) { return value }
+            if case let .list(items, _) = value, items.isEmpty { return value }
             let graph = try expectGraph(value, operation: "popularity_contest")
             let ordered = Popularity.order(names: graph.names, successors: graph.successors)
             return .list(ordered.map { .graph(PipelineGraph(names: [$0], successors: [[]])) })
@@ -206,9 +208,9 @@ public struct LayeringPipeline: Equatable, Sendable {
             // and is only dropped with the other empty layers at the very end.
             var rest: [PipelineGraph] = []
             for item in items.dropFirst(maximum - 1) {
-                // igraph's `graph + [g1, g2]` is the union with every graph of the list,
-                // so a list of graphs (as `map` of `split_every` leaves) merges too.
-                if case let .list(graphs) = item {
+                // igraph's `graph + [g1, g2]` is the union with every graph of a Python
+                // list (split_every's result); a lazy iterator there is a TypeError.
+                if case let .list(graphs, true) = item {
                     for graph in graphs { rest.append(try expectGraph(graph, operation: "limit_layers")) }
                 } else {
                     rest.append(try expectGraph(item, operation: "limit_layers"))
@@ -261,7 +263,7 @@ public struct LayeringPipeline: Equatable, Sendable {
             let graph = try expectGraph(value, operation: "split_every")
             return .list(stride(from: 0, to: graph.names.count, by: size).map { start in
                 .graph(graph.induced(start..<min(start + size, graph.names.count)))
-            })
+            }, pythonList: true)
 
         case let .removePaths(paths):
             // lib.py returns its input untouched when there is nothing to remove.
@@ -278,7 +280,7 @@ public struct LayeringPipeline: Equatable, Sendable {
     static func flatten(_ value: Value) -> [PipelineGraph] {
         switch value {
         case let .graph(graph): [graph]
-        case let .list(items): items.flatMap(flatten)
+        case let .list(items, _): items.flatMap(flatten)
         case let .dict(entries): entries.flatMap { flatten($0.value) }
         }
     }
@@ -291,7 +293,7 @@ public struct LayeringPipeline: Equatable, Sendable {
     }
 
     private static func expectList(_ value: Value, operation: String) throws(LayeringError) -> [Value] {
-        guard case let .list(items) = value else {
+        guard case let .list(items, _) = value else {
             throw .wrongInput(operation: operation, expected: "a list", got: value.kind)
         }
         return items
