@@ -18,7 +18,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: "A reference graph JSON file.")
     var graph: String?
 
-    @Option(name: .customLong("max-layers"), help: "Total layers including the customisation layer (with --graph).")
+    @Option(name: .customLong("max-layers"), help: "Total layers including the customisation layer (with --graph; a pipeline ignores it, as nixpkgs does).")
     var maxLayers: Int = 100
 
     @Option(help: "popularity, auto, or a pipeline JSON file (with --graph).")
@@ -67,7 +67,8 @@ struct PlanCommand: AsyncParsableCommand {
                 throw SpecError.layering(file: layering, error)
             }
         }
-        let budget = try LayerBudget.storeLayers(maxLayers: maxLayers)
+        // As in nixpkgs, maxLayers does not apply to a pipeline.
+        let budget = if case .pipeline = strategy { 0 } else { try LayerBudget.storeLayers(maxLayers: maxLayers) }
         do { return try planLayers(graph: graph, roots: graph.roots, strategy: strategy, budget: budget) } catch {
             throw SpecError.layering(file: path, error)
         }

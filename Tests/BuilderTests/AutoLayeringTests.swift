@@ -52,6 +52,18 @@ struct AutoLayeringTests {
         #expect(try AutoLayering.layers(graph: tied, limit: 10) == [["/nix/store/zzz-alpha"], ["/nix/store/aaa-beta"]])
     }
 
+    @Test("takes equal-size primaries last input entry first, as auto-layer.py's stable sort and pop")
+    func inputOrderTies() throws {
+        // Checked against auto-layer.py: b-lib2 comes before a-lib in the input, so
+        // a-lib is popped (and split off) first.
+        let graph = try ReferenceGraph(nodes: [
+            .init(path: "/nix/store/c-app", references: ["/nix/store/a-lib", "/nix/store/b-lib2"], narSize: 10),
+            .init(path: "/nix/store/b-lib2", references: [], narSize: 5),
+            .init(path: "/nix/store/a-lib", references: [], narSize: 5),
+        ])
+        #expect(try AutoLayering.layers(graph: graph, limit: 2) == [["/nix/store/a-lib"], ["/nix/store/c-app", "/nix/store/b-lib2"]])
+    }
+
     @Test("drops ignored paths from the result but not from the split")
     func ignoring() throws {
         let layers = try AutoLayering.layers(graph: graph, ignoring: ["/nix/store/t1-tool", "/nix/store/a1-app"], limit: 3)

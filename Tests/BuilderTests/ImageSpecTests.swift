@@ -268,13 +268,15 @@ struct ImageSpecTests {
         }
     }
 
-    @Test("rejects maxLayers below 2")
+    @Test("rejects maxLayers below 2 unless a pipeline is given")
     func maxLayersMinimum() throws {
         for value in ["1", "0", "-3", #""1""#] {
             #expect(failure(#"{"name": "d", "maxLayers": \#(value)}"#)
                 == #"/specs/demo/spec.json: key "maxLayers" must be at least 2 (one store layer and the customisation layer)"#)
         }
         #expect(try decode(#"{"name": "d", "maxLayers": 2}"#).maxLayers == 2)
+        // As in nixpkgs, a layeringPipeline is not bound by maxLayers.
+        #expect(try decode(#"{"name": "d", "maxLayers": 1, "layeringPipeline": [["popularity_contest"]]}"#).maxLayers == 1)
     }
 
     @Test("rejects a created or mtime that is neither ISO-8601 nor now")

@@ -59,6 +59,45 @@ struct LayerPlanningTests {
         #expect(layers == [["/nix/store/bb-bash"], ["/nix/store/gg-glibc"], ["/nix/store/hh-hello"]])
     }
 
+    @Test("sizes the base JSON and customisation layer paths as their NARs")
+    func imageRootSizes() throws {
+        let config = JSONValue.object(JSONObject([("Cmd", .array([.string("/nix/store/hh-hello/bin/hello"), .string("a\"b\né\u{01}")]))]))
+        let roots = ImageRootPaths(
+            imageName: "registry/demo", storeDir: "/nix/store", architecture: "amd64", config: config,
+            configReferences: ["/nix/store/hh-hello"], customisationTarSize: 10240, customisationReferences: ["/nix/store/bb-bash"]
+        )
+        // 105 bytes of builtins.toJSON; NAR sizes as `nix-store --dump | wc -c` gives them.
+        #expect(roots.baseJSON.narSize == 224)
+        #expect(roots.customisation.narSize == 10784)
+        #expect(roots.baseJSON.path == "/nix/store/00000000000000000000000000000000-demo-base.json")
+        #expect(roots.customisation.path == "/nix/store/00000000000000000000000000000000-demo-customisation-layer")
+        let extended = try roots.extending(graph)
+        #expect(extended.nodesInInputOrder.map(\.path) == extended.paths)
+        #expect(Set(extended.roots) == Set(roots.paths + ["/nix/store/cc-customisation", "/nix/store/uu-unrelated"]))
+    }
+
+    @Test("auto splits with the customisation layer as a primary when it is among the largest")
+    func autoWithImageRoots() throws {
+        // Checked against auto-layer.py. The customisation layer (10784) outweighs
+        // everything, so it is the first primary and claims bash and glibc; hello as
+        // the next primary would make four layers, one over the limit. Without the
+        // two image paths in the graph, every path would get its own layer.
+        let nodes: [ReferenceGraph.Node] = [
+            .init(path: "/nix/store/hh-hello", references: ["/nix/store/gg-glibc"], narSize: 5000),
+            .init(path: "/nix/store/bb-bash", references: ["/nix/store/gg-glibc"], narSize: 70),
+            .init(path: "/nix/store/gg-glibc", references: [], narSize: 300),
+        ]
+        let roots = ImageRootPaths(
+            imageName: "demo", storeDir: "/nix/store", architecture: "amd64", config: .object(JSONObject()),
+            configReferences: ["/nix/store/hh-hello"], customisationTarSize: 10240, customisationReferences: ["/nix/store/bb-bash"]
+        )
+        let extended = try roots.extending(try ReferenceGraph(nodes: nodes))
+        let layers = try planLayers(graph: extended, roots: roots.paths, excluding: roots.paths, strategy: .auto, budget: 3)
+        #expect(layers == [["/nix/store/hh-hello"], ["/nix/store/bb-bash", "/nix/store/gg-glibc"]])
+        let bare = try ReferenceGraph(nodes: nodes)
+        #expect(try planLayers(graph: bare, roots: ["/nix/store/hh-hello", "/nix/store/bb-bash"], strategy: .auto, budget: 3).count == 3)
+    }
+
     @Test("no roots means no layers")
     func noRoots() throws {
         #expect(try planLayers(graph: graph, roots: [], strategy: .auto, budget: 5) == [])

@@ -122,6 +122,63 @@ struct LayeringPipelineTests {
         #expect(noMatch.map(\.names) == [pipeTestGraph.names])
     }
 
+    /// Cases checked against nixpkgs' own flatten_references_graph (run under Python
+    /// with python-igraph): the graph in input order, the pipeline, its output.
+    static let nixpkgsVectors: [(graph: String, pipeline: String, layers: [[String]])] = [
+        // limit_layers always yields its merged rest, empty here; reverse moves it first,
+        // the second limit_layers gives it a slot, and only the end drops it.
+        (#"[{"path": "/nix/store/b-two", "references": [], "narSize": 1}, {"path": "/nix/store/a-one", "references": ["/nix/store/b-two"], "narSize": 2}]"#,
+         #"[["popularity_contest"], ["limit_layers", 3], ["reverse"], ["limit_layers", 2]]"#,
+         [["/nix/store/a-one", "/nix/store/b-two"]]),
+        // Equal narSizes keep the input order, not path order.
+        (#"[{"path": "/nix/store/c-z", "references": [], "narSize": 5}, {"path": "/nix/store/a-y", "references": [], "narSize": 5}, {"path": "/nix/store/b-x", "references": [], "narSize": 5}]"#,
+         #"[["split_every", 1]]"#,
+         [["/nix/store/c-z"], ["/nix/store/a-y"], ["/nix/store/b-x"]]),
+        // subcomponent_in of nothing: an empty "main" that is dropped at the end.
+        (#"[{"path": "/nix/store/c-z", "references": [], "narSize": 5}, {"path": "/nix/store/a-y", "references": [], "narSize": 5}, {"path": "/nix/store/b-x", "references": [], "narSize": 5}]"#,
+         #"[["subcomponent_in", []]]"#,
+         [["/nix/store/c-z", "/nix/store/a-y", "/nix/store/b-x"]]),
+        (#"[{"path": "/nix/store/c-z", "references": ["/nix/store/a-y"], "narSize": 5}, {"path": "/nix/store/a-y", "references": [], "narSize": 5}, {"path": "/nix/store/b-x", "references": [], "narSize": 5}]"#,
+         #"[["popularity_contest"], ["limit_layers", 5], ["reverse"]]"#,
+         [["/nix/store/c-z"], ["/nix/store/b-x"], ["/nix/store/a-y"]]),
+        // Generated cases from the differential run.
+        (#"[{"path": "/nix/store/3bz2-zlib", "references": ["/nix/store/3bz2-zlib"], "narSize": 1000}, {"path": "/nix/store/cc33-bash", "references": [], "narSize": 1}, {"path": "/nix/store/1c20-x", "references": ["/nix/store/3bz2-zlib", "/nix/store/bc21-openssl-3"], "narSize": 3}, {"path": "/nix/store/bc21-openssl-3", "references": ["/nix/store/cc33-bash"], "narSize": 8}]"#,
+         #"[["split_every", 4], ["map", ["popularity_contest"]], ["reverse"], ["limit_layers", 4]]"#,
+         [["/nix/store/cc33-bash"], ["/nix/store/bc21-openssl-3"], ["/nix/store/3bz2-zlib"], ["/nix/store/1c20-x"]]),
+        (#"[{"path": "/nix/store/30a2-glibc", "references": ["/nix/store/30a2-glibc"], "narSize": 1000}, {"path": "/nix/store/a1cz-x", "references": [], "narSize": 8}, {"path": "/nix/store/b002-a-b", "references": [], "narSize": 1}, {"path": "/nix/store/b1za-a-b", "references": [], "narSize": 1}, {"path": "/nix/store/zzb1-app", "references": [], "narSize": 5}]"#,
+         #"[["split_every", 2], ["map", ["split_paths", []]], ["limit_layers", 4]]"#,
+         [["/nix/store/b002-a-b", "/nix/store/b1za-a-b"], ["/nix/store/zzb1-app", "/nix/store/a1cz-x"], ["/nix/store/30a2-glibc"]]),
+        (#"[{"path": "/nix/store/131b-zlib", "references": ["/nix/store/131b-zlib"], "narSize": 8}, {"path": "/nix/store/1bb0-app", "references": [], "narSize": 2}, {"path": "/nix/store/1zcb-zlib", "references": [], "narSize": 2}, {"path": "/nix/store/211b-glibc", "references": [], "narSize": 1000}, {"path": "/nix/store/3101-bash", "references": ["/nix/store/1bb0-app"], "narSize": 3}, {"path": "/nix/store/ccbc-a-b", "references": [], "narSize": 5}]"#,
+         #"[["subcomponent_in", ["/nix/store/3101-bash", "/nix/store/ccbc-a-b"]], ["over", "main", ["subcomponent_out", ["/nix/store/211b-glibc"]]]]"#,
+         [["/nix/store/3101-bash", "/nix/store/ccbc-a-b"], ["/nix/store/1bb0-app", "/nix/store/1zcb-zlib", "/nix/store/131b-zlib", "/nix/store/211b-glibc"]]),
+        (#"[{"path": "/nix/store/cabz-a-b", "references": ["/nix/store/z300-glibc", "/nix/store/z300-glibc"], "narSize": 1000}, {"path": "/nix/store/z300-glibc", "references": ["/nix/store/z300-glibc", "/nix/store/ab01-glibc", "/nix/store/a20c-zlib"], "narSize": 5}, {"path": "/nix/store/b3cc-lib", "references": ["/nix/store/a20c-zlib"], "narSize": 1000}, {"path": "/nix/store/a20c-zlib", "references": ["/nix/store/a20c-zlib"], "narSize": 1000}, {"path": "/nix/store/ab01-glibc", "references": [], "narSize": 8}]"#,
+         #"[["subcomponent_out", ["/nix/store/ab01-glibc"]], ["flatten"], ["limit_layers", 2], ["map", ["pipe", [["split_every", 2], ["limit_layers", 2]]]]]"#,
+         [["/nix/store/ab01-glibc"], ["/nix/store/z300-glibc", "/nix/store/cabz-a-b"], ["/nix/store/b3cc-lib", "/nix/store/a20c-zlib"]]),
+        // limit_layers merges a list of graphs in its rest as igraph's `graph + list` does.
+        (#"[{"path": "/nix/store/00cb-a-b", "references": ["/nix/store/cb20-zlib", "/nix/store/abb1-glibc", "/nix/store/z0aa-glibc"], "narSize": 2}, {"path": "/nix/store/0z1a-app", "references": ["/nix/store/abb1-glibc", "/nix/store/cb20-zlib", "/nix/store/cb20-zlib"], "narSize": 3}, {"path": "/nix/store/abb1-glibc", "references": ["/nix/store/abb1-glibc"], "narSize": 1000}, {"path": "/nix/store/cb20-zlib", "references": ["/nix/store/cb20-zlib"], "narSize": 5}, {"path": "/nix/store/z0aa-glibc", "references": ["/nix/store/abb1-glibc"], "narSize": 2}, {"path": "/nix/store/zz11-a-b", "references": ["/nix/store/00cb-a-b", "/nix/store/abb1-glibc", "/nix/store/zz11-a-b"], "narSize": 8}]"#,
+         #"[["popularity_contest"], ["map", ["split_every", 3]], ["limit_layers", 1]]"#,
+         [["/nix/store/abb1-glibc", "/nix/store/cb20-zlib", "/nix/store/z0aa-glibc", "/nix/store/00cb-a-b", "/nix/store/zz11-a-b", "/nix/store/0z1a-app"]]),
+        // popularity_contest over an empty list (from split_every of an empty graph)
+        // yields nothing instead of failing, as in nixpkgs.
+        (#"[{"path": "/nix/store/aa-app", "references": ["/nix/store/bb-lib"], "narSize": 2}, {"path": "/nix/store/bb-lib", "references": [], "narSize": 1}]"#,
+         #"[["subcomponent_out", []], ["over", "main", ["pipe", [["split_every", 1], ["popularity_contest"]]]]]"#,
+         [["/nix/store/bb-lib", "/nix/store/aa-app"]]),
+    ]
+
+    @Test("matches nixpkgs' flatten_references_graph on recorded vectors", arguments: 0..<10)
+    func nixpkgsVector(_ index: Int) throws {
+        let vector = Self.nixpkgsVectors[index]
+        let graph = try ReferenceGraph(json: Data(vector.graph.utf8))
+        #expect(try LayeringPipeline(json: Data(vector.pipeline.utf8)).run(on: graph) == vector.layers)
+    }
+
+    @Test("keeps limit_layers' empty rest as a graph until the very end")
+    func emptyRest() throws {
+        let graph = tupleListGraph([("Root1", "A")])
+        let limited = try runPipeline(#"[["popularity_contest"], ["limit_layers", 3]]"#, on: graph)
+        #expect(limited.map(\.names) == [["A"], ["Root1"], []])
+    }
+
     @Test("rejects unknown operations and bad arguments with typed errors")
     func errors() throws {
         #expect(throws: LayeringError.unknownOperation("shuffle")) {

@@ -60,6 +60,19 @@ struct PopularityTests {
         }
     }
 
+    @Test("gives the same counts when the reach bitsets are split into many blocks")
+    func blocked() throws {
+        var generator = LCG(seed: 99)
+        let nodes = generatedNodes(count: 300, maxReferences: 4, window: 30, generator: &generator)
+        let graph = try ReferenceGraph(nodes: nodes)
+        let whole = Popularity.counts(successors: graph.successors)
+        // 300 words hold one 64-target word per node: five blocks of targets.
+        #expect(Popularity.counts(successors: graph.successors, reachBudgetWords: 300) == whole)
+        // Two words per node: three blocks, the last one short.
+        #expect(Popularity.counts(successors: graph.successors, reachBudgetWords: 600) == whole)
+        #expect(Popularity.counts(successors: graph.successors, reachBudgetWords: 1) == whole)
+    }
+
     @Test("counts beyond UInt64 on a generated 2,500-path graph and still plans layers")
     func largeGraph() throws {
         var generator = LCG(seed: 2500)

@@ -39,6 +39,17 @@ struct ReferenceGraphTests {
         #expect(graph.node("/nix/store/aaa-app")?.narSize == UInt64.max)
     }
 
+    @Test("keeps the entries' input order, also through restriction")
+    func inputOrder() throws {
+        let json = #"{"/nix/store/ccc-c": {"references": ["/nix/store/aaa-a"]}, "/nix/store/aaa-a": {"references": []}, "/nix/store/bbb-b": {"references": []}}"#
+        let graph = try ReferenceGraph(json: Data(json.utf8))
+        #expect(graph.paths == ["/nix/store/aaa-a", "/nix/store/bbb-b", "/nix/store/ccc-c"])
+        #expect(graph.nodesInInputOrder.map(\.path) == ["/nix/store/ccc-c", "/nix/store/aaa-a", "/nix/store/bbb-b"])
+        let restricted = try graph.restricted(to: ["/nix/store/bbb-b", "/nix/store/ccc-c"])
+        #expect(restricted.nodesInInputOrder.map(\.path) == ["/nix/store/ccc-c", "/nix/store/bbb-b"])
+        #expect(restricted.node("/nix/store/ccc-c")?.references == [])
+    }
+
     @Test("returns the sorted closure of the roots")
     func closure() throws {
         let graph = try ReferenceGraph(nodes: [

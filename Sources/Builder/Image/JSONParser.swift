@@ -209,6 +209,12 @@ public struct JSONParser {
         while true {
             guard let byte = current else { throw error("unterminated string") }
             if byte == UInt8(ascii: "\"") {
+                // No escape seen: the bytes are already validated UTF-8, decode them once.
+                if scalars.isEmpty {
+                    let text = String(decoding: bytes[runStart..<index], as: UTF8.self)
+                    index += 1
+                    return text
+                }
                 flushRun(index)
                 index += 1
                 return String(scalars)

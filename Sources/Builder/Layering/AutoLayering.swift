@@ -25,10 +25,11 @@ public enum AutoLayering {
         let predecessors = GraphAlgorithms.predecessors(of: successors)
 
         // auto-layer.py sorts the exportReferencesGraph list by narSize (a stable sort
-        // over Nix's path-ordered list) and pops from the end: largest first, and
-        // among equal sizes the later path first.
+        // over its input order, Nix's path order) and pops from the end: largest
+        // first, and among equal sizes the later entry first.
+        let rank = graph.inputRank
         let bySizeDescending = (0..<count).sorted { lhs, rhs in
-            sizes[lhs] != sizes[rhs] ? sizes[lhs] > sizes[rhs] : lhs > rhs
+            sizes[lhs] != sizes[rhs] ? sizes[lhs] > sizes[rhs] : rank[lhs] > rank[rhs]
         }
 
         // A label is the sorted list of primary indices claiming a path; the layer

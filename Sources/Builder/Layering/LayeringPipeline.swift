@@ -37,10 +37,14 @@ public struct LayeringPipeline: Equatable, Sendable {
     }
 
     public init(json data: Data) throws(LayeringError) {
-        try self.init(json: LayeringJSON.decode(data))
+        let value: JSONValue
+        do { value = try JSONParser.parse([UInt8](data)) } catch {
+            throw .badArguments(operation: "pipeline", reason: "it is not valid JSON (\(error.description))")
+        }
+        try self.init(json: value)
     }
 
-    public init(json: LayeringJSON) throws(LayeringError) {
+    public init(json: JSONValue) throws(LayeringError) {
         guard case let .array(rawSteps) = json else {
             throw .badArguments(operation: "pipeline", reason: "the pipeline is \(json.kindName), not an array of steps")
         }
@@ -50,7 +54,8 @@ public struct LayeringPipeline: Equatable, Sendable {
     }
 
     /// Runs the pipeline over `graph` without the `excluding` paths and flattens the
-    /// result into layers, as flatten_references_graph does.
+    /// result into layers, as flatten_references_graph does: empty graphs are kept
+    /// between steps and only dropped here, at the very end.
     public func run(on graph: ReferenceGraph, excluding: [String] = []) throws(LayeringError) -> [[String]] {
         let excluded = Set(excluding)
         let kept = excluded.isEmpty ? graph : try graph.restricted(to: graph.paths.filter { !excluded.contains($0) })
@@ -58,12 +63,12 @@ public struct LayeringPipeline: Equatable, Sendable {
         guard result.kind != "a graph" else {
             throw .wrongInput(operation: "pipeline result", expected: "a list or dict of graphs", got: result.kind)
         }
-        return Self.flatten(result).map(\.names)
+        return Self.flatten(result).map(\.names).filter { !$0.isEmpty }
     }
 
     // MARK: Parsing
 
-    private static func parseStep(_ json: LayeringJSON) throws(LayeringError) -> Step {
+    private static func parseStep(_ json: JSONValue) throws(LayeringError) -> Step {
         guard case let .array(items) = json, let first = items.first, case let .string(name) = first else {
             throw .badArguments(operation: "step", reason: "a step must be an array starting with an operation name, not \(json.kindName)")
         }
@@ -75,6 +80,7 @@ public struct LayeringPipeline: Equatable, Sendable {
         }
         func positiveCount() throws(LayeringError) -> Int {
             try expect(1)
+            // Python's take and range refuse 2.0, so only integer literals count.
             guard let value = arguments[0].intValue, value > 0 else {
                 throw .badArguments(operation: name, reason: "the count must be a whole number above zero")
             }
@@ -131,7 +137,7 @@ public struct LayeringPipeline: Equatable, Sendable {
         }
     }
 
-    private static func parseSplitSpec(_ json: LayeringJSON) throws(LayeringError) -> SplitSpec {
+    private static func parseSplitSpec(_ json: JSONValue) throws(LayeringError) -> SplitSpec {
         switch json {
         case let .string(path):
             return .path(path)
@@ -145,7 +151,7 @@ public struct LayeringPipeline: Equatable, Sendable {
         }
     }
 
-    private static func stringList(_ json: LayeringJSON, operation: String, allowSingle: Bool) throws(LayeringError) -> [String] {
+    private static func stringList(_ json: JSONValue, operation: String, allowSingle: Bool) throws(LayeringError) -> [String] {
         if allowSingle, case let .string(single) = json { return [single] }
         guard case let .array(items) = json else {
             throw .badArguments(operation: operation, reason: "the argument must be an array of paths")
@@ -164,7 +170,9 @@ public struct LayeringPipeline: Equatable, Sendable {
 
     indirect enum Value: Equatable, Sendable {
         case graph(PipelineGraph)
-        case list([Value])
+        /// A sequence of values. Only split_every returns a real Python list; every other
+        /// step returns a lazy iterator, which igraph's `+` refuses (see limit_layers).
+        case list([Value], pythonList: Bool = false)
         /// A Python dict: keys in insertion order.
         case dict([Entry])
 
@@ -185,6 +193,9 @@ public struct LayeringPipeline: Equatable, Sendable {
     static func apply(_ step: Step, to value: Value) throws(LayeringError) -> Value {
         switch step {
         case .popularityContest:
+            // popularity_contest.py reads anything that is not a graph as a list of
+            // reference-graph entries; an empty list is the one such input that works.
+            if case let .list(items, _) = value, items.isEmpty { return value }
             let graph = try expectGraph(value, operation: "popularity_contest")
             let ordered = Popularity.order(names: graph.names, successors: graph.successors)
             return .list(ordered.map { .graph(PipelineGraph(names: [$0], successors: [[]])) })
@@ -192,18 +203,27 @@ public struct LayeringPipeline: Equatable, Sendable {
         case let .limitLayers(maximum):
             let items = try expectList(value, operation: "limit_layers")
             var result = Array(items.prefix(maximum - 1))
-            let remainder = items.dropFirst(maximum - 1)
-            // lib.py merges whatever is left into one last graph. With nothing left,
-            // no last layer is emitted: the pre-pipeline jq code dropped empty layers
-            // the same way, and a trailing empty layer would be an empty tar.
-            if !remainder.isEmpty {
-                var merged = PipelineGraph.empty
-                for item in remainder { merged = merged.merged(with: try expectGraph(item, operation: "limit_layers")) }
-                result.append(.graph(merged))
+            // lib.py always yields the merge of whatever is left, an empty graph when
+            // nothing is: it takes a slot in any later step (a `reverse` puts it first)
+            // and is only dropped with the other empty layers at the very end.
+            var rest: [PipelineGraph] = []
+            for item in items.dropFirst(maximum - 1) {
+                // igraph's `graph + [g1, g2]` is the union with every graph of a Python
+                // list (split_every's result); a lazy iterator there is a TypeError.
+                if case let .list(graphs, true) = item {
+                    for graph in graphs { rest.append(try expectGraph(graph, operation: "limit_layers")) }
+                } else {
+                    rest.append(try expectGraph(item, operation: "limit_layers"))
+                }
             }
+            result.append(.graph(PipelineGraph.union(rest)))
             return .list(result)
 
         case let .splitPaths(specs):
+            // split_paths.py looks nothing up for an empty list (or empty children_of
+            // lists) and returns its input untouched as "rest", whatever it is.
+            let looksUpNothing = specs.allSatisfy { if case .childrenOf([]) = $0 { true } else { false } }
+            if looksUpNothing, value.kind != "a graph" { return .dict([.init(key: "rest", value: value)]) }
             return splitPaths(specs, in: try expectGraph(value, operation: "split_paths"))
 
         case let .subcomponentIn(paths):
@@ -243,9 +263,11 @@ public struct LayeringPipeline: Equatable, Sendable {
             let graph = try expectGraph(value, operation: "split_every")
             return .list(stride(from: 0, to: graph.names.count, by: size).map { start in
                 .graph(graph.induced(start..<min(start + size, graph.names.count)))
-            })
+            }, pythonList: true)
 
         case let .removePaths(paths):
+            // lib.py returns its input untouched when there is nothing to remove.
+            if paths.isEmpty { return value }
             let graph = try expectGraph(value, operation: "remove_paths")
             return .graph(graph.removing(paths.compactMap(graph.index(of:))))
 
@@ -258,7 +280,7 @@ public struct LayeringPipeline: Equatable, Sendable {
     static func flatten(_ value: Value) -> [PipelineGraph] {
         switch value {
         case let .graph(graph): [graph]
-        case let .list(items): items.flatMap(flatten)
+        case let .list(items, _): items.flatMap(flatten)
         case let .dict(entries): entries.flatMap { flatten($0.value) }
         }
     }
@@ -271,7 +293,7 @@ public struct LayeringPipeline: Equatable, Sendable {
     }
 
     private static func expectList(_ value: Value, operation: String) throws(LayeringError) -> [Value] {
-        guard case let .list(items) = value else {
+        guard case let .list(items, _) = value else {
             throw .wrongInput(operation: operation, expected: "a list", got: value.kind)
         }
         return items

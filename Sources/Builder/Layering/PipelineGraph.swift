@@ -38,13 +38,18 @@ struct PipelineGraph: Equatable, Sendable {
         return induced(names.indices.filter { !drop.contains($0) })
     }
 
-    /// igraph's `a + b` for two graphs: a disjoint union, vertices of `a` first.
-    func merged(with other: PipelineGraph) -> PipelineGraph {
-        let offset = names.count
-        return PipelineGraph(
-            names: names + other.names,
-            successors: successors + other.successors.map { $0.map { $0 + offset } }
-        )
+    /// lib.py's `merge_graphs`, igraph's `a + b + …`: a disjoint union, vertices in
+    /// the order of the graphs. Built in one pass; merging pairwise is quadratic.
+    static func union(_ graphs: [PipelineGraph]) -> PipelineGraph {
+        var result = PipelineGraph.empty
+        result.names.reserveCapacity(graphs.reduce(0) { $0 + $1.names.count })
+        result.successors.reserveCapacity(result.names.capacity)
+        for graph in graphs {
+            let offset = result.names.count
+            result.names.append(contentsOf: graph.names)
+            result.successors.append(contentsOf: graph.successors.map { $0.map { $0 + offset } })
+        }
+        return result
     }
 
     /// igraph's `subcomponent(vertex, mode)`: everything reachable along (out) or
@@ -56,17 +61,17 @@ struct PipelineGraph: Equatable, Sendable {
 
 extension PipelineGraph {
     /// flatten_references_graph's `references_graph_to_igraph`: vertices ordered by
-    /// narSize, ascending. Python's sort is stable over Nix's exportReferencesGraph,
-    /// which lists paths in store-path order, so equal sizes fall back to path order.
+    /// narSize, ascending, with Python's stable sort, so equal sizes keep the order of
+    /// the graph's input (Nix lists exportReferencesGraph by store path).
     init(graph: ReferenceGraph) throws(LayeringError) {
         var sizes: [UInt64] = []
         for (index, size) in graph.narSizes.enumerated() {
             guard let size else { throw .missingNarSize(graph.paths[index]) }
             sizes.append(size)
         }
-        // Paths are already in path order, so a stable sort by size is exact.
-        let order = graph.paths.indices.sorted { lhs, rhs in
-            sizes[lhs] != sizes[rhs] ? sizes[lhs] < sizes[rhs] : lhs < rhs
+        let rank = graph.inputRank
+        let order = graph.inputOrder.sorted { lhs, rhs in
+            sizes[lhs] != sizes[rhs] ? sizes[lhs] < sizes[rhs] : rank[lhs] < rank[rhs]
         }
         var position = [Int](repeating: 0, count: order.count)
         for (newIndex, oldIndex) in order.enumerated() { position[oldIndex] = newIndex }

@@ -65,10 +65,12 @@ public enum Popularity {
 
     /// Popularity per node index. `successors` must be acyclic; self-references and
     /// repeated references are ignored, as closure-graph.py's dict of children does.
-    static func counts(successors: [[Int]]) -> [BigUInt] {
+    /// `reachBudgetWords` bounds the reach bitsets held at once (tests shrink it to
+    /// force many blocks).
+    static func counts(successors: [[Int]], reachBudgetWords: Int = defaultReachBudgetWords) -> [BigUInt] {
         let count = successors.count
         guard count > 0 else { return [] }
-        let unique = successors.enumerated().map { node, targets in Set(targets).subtracting([node]).sorted() }
+        let unique = GraphAlgorithms.uniqueSuccessors(successors)
         // A cycle cannot reach here from ReferenceGraph; fall back to index order so
         // the function stays total (closure-graph.py would recurse forever instead).
         let order = GraphAlgorithms.topologicalOrder(successors: unique) ?? Array(0..<count)
@@ -82,48 +84,101 @@ public enum Popularity {
             for target in unique[node] { routes[target] += routes[node] }
         }
 
-        // Reach sets as bitsets, built children first: n²/64 words, under a
-        // megabyte for 2,500 paths.
-        let wordsPerSet = (count + 63) / 64
-        var reach = [UInt64](repeating: 0, count: count * wordsPerSet)
-        for node in order.reversed() {
-            let base = node * wordsPerSet
-            reach[base + node / 64] |= 1 << UInt64(node % 64)
-            for target in unique[node] {
-                let targetBase = target * wordsPerSet
-                for word in 0..<wordsPerSet { reach[base + word] |= reach[targetBase + word] }
-            }
+        // Routes in fixed-width limbs: the sum of n values below 2^(64k) fits in k+1
+        // limbs (n < 2^64), and limb additions avoid a BigUInt per (m, d) pair.
+        let routeLimbCount = routes.map(\.words.count).max() ?? 1
+        let limbs = routeLimbCount + 1
+        var routeLimbs = [UInt64](repeating: 0, count: count * routeLimbCount)
+        for (node, value) in routes.enumerated() {
+            for (limb, word) in value.words.enumerated() { routeLimbs[node * routeLimbCount + limb] = UInt64(word) }
         }
-
-        // Sum routes(m) into every d that m reaches, in fixed-width limbs: the sum of
-        // n values below 2^(64k) fits in k+1 limbs, and limb additions avoid
-        // allocating a BigUInt per (m, d) pair.
-        let routeLimbs = routes.map { Array($0.words).map(UInt64.init) }
-        let limbs = (routeLimbs.map(\.count).max() ?? 1) + 1
         var sums = [UInt64](repeating: 0, count: count * limbs)
-        for node in 0..<count {
-            let value = routeLimbs[node]
-            let base = node * wordsPerSet
-            for word in 0..<wordsPerSet {
-                var bits = reach[base + word]
-                while bits != 0 {
-                    let target = word * 64 + bits.trailingZeroBitCount
-                    bits &= bits - 1
-                    var carry: UInt64 = 0
-                    let sumBase = target * limbs
-                    for limb in 0..<limbs {
-                        let addend = limb < value.count ? value[limb] : 0
-                        if addend == 0 && carry == 0 { if limb >= value.count { break } else { continue } }
-                        let (partial, overflow1) = sums[sumBase + limb].addingReportingOverflow(addend)
-                        let (total, overflow2) = partial.addingReportingOverflow(carry)
-                        sums[sumBase + limb] = total
-                        carry = (overflow1 ? 1 : 0) + (overflow2 ? 1 : 0)
+
+        // Which targets each node reaches, as bitsets over one block of targets at a
+        // time: memory stays near `reachBudgetWords` words whatever the graph size
+        // (n²/8 bytes at once would be 1.25 GB for 100,000 paths), and a 2,500-path
+        // graph is still one block. Each row also records the span of its non-zero
+        // words, so sparse rows cost little to merge and to scan.
+        let totalWords = (count + 63) / 64
+        let wordsPerBlock = max(1, min(totalWords, reachBudgetWords / count))
+        var reach = [UInt64](repeating: 0, count: count * wordsPerBlock)
+        var spanStart = [Int](repeating: 0, count: count)
+        var spanEnd = [Int](repeating: 0, count: count)
+        let reverseOrder = Array(order.reversed())
+        reach.withUnsafeMutableBufferPointer { reach in
+        sums.withUnsafeMutableBufferPointer { sums in
+        routeLimbs.withUnsafeBufferPointer { routeLimbs in
+            // count > 0, so every buffer has storage.
+            guard let reachBase = reach.baseAddress, let sumsBase = sums.baseAddress, let routeBase = routeLimbs.baseAddress else { return }
+            for firstWord in stride(from: 0, to: totalWords, by: wordsPerBlock) {
+                let blockWords = min(wordsPerBlock, totalWords - firstWord)
+                let firstTarget = firstWord * 64
+                let endTarget = min(count, (firstWord + blockWords) * 64)
+                // Children first, so every child's row is complete before its parents read it.
+                for node in reverseOrder {
+                    let row = reachBase + node * wordsPerBlock
+                    var low = blockWords, high = 0
+                    if node >= firstTarget && node < endTarget {
+                        let bit = node - firstTarget
+                        low = bit / 64
+                        high = low + 1
+                        for word in low..<high { row[word] = 0 }
+                        row[low] = 1 << UInt64(bit % 64)
+                    }
+                    for target in unique[node] {
+                        let targetLow = spanStart[target], targetHigh = spanEnd[target]
+                        guard targetLow < targetHigh else { continue }
+                        // Widen this row's span, clearing the words it newly covers.
+                        if low >= high {
+                            for word in targetLow..<targetHigh { row[word] = 0 }
+                            low = targetLow
+                            high = targetHigh
+                        } else {
+                            if targetLow < low { for word in targetLow..<low { row[word] = 0 }; low = targetLow }
+                            if targetHigh > high { for word in high..<targetHigh { row[word] = 0 }; high = targetHigh }
+                        }
+                        let targetRow = UnsafePointer(reachBase + target * wordsPerBlock)
+                        for word in targetLow..<targetHigh { row[word] |= targetRow[word] }
+                    }
+                    spanStart[node] = low
+                    spanEnd[node] = max(low, high)
+                }
+                // Sum routes(m) into every target d that m reaches.
+                for node in 0..<count where spanStart[node] < spanEnd[node] {
+                    let route = routeBase + node * routeLimbCount
+                    let row = reachBase + node * wordsPerBlock
+                    for word in spanStart[node]..<spanEnd[node] {
+                        var bits = row[word]
+                        while bits != 0 {
+                            let target = firstTarget + word * 64 + bits.trailingZeroBitCount
+                            bits &= bits - 1
+                            let sum = sumsBase + target * limbs
+                            var carry: UInt64 = 0
+                            for limb in 0..<routeLimbCount {
+                                let (partial, overflow1) = sum[limb].addingReportingOverflow(route[limb])
+                                let (total, overflow2) = partial.addingReportingOverflow(carry)
+                                sum[limb] = total
+                                carry = (overflow1 ? 1 : 0) &+ (overflow2 ? 1 : 0)
+                            }
+                            var limb = routeLimbCount
+                            while carry != 0 {
+                                let (total, overflow) = sum[limb].addingReportingOverflow(carry)
+                                sum[limb] = total
+                                carry = overflow ? 1 : 0
+                                limb += 1
+                            }
+                        }
                     }
                 }
             }
+        }
+        }
         }
         return (0..<count).map { node in
             BigUInt(words: sums[(node * limbs)..<((node + 1) * limbs)].map { UInt($0) })
         }
     }
+
+    /// Words of reach bitsets held at once by default: 32 MiB.
+    static let defaultReachBudgetWords = 4 << 20
 }

@@ -25,38 +25,51 @@ public struct ReferenceGraph: Equatable, Sendable {
     /// Successor indices per node, sorted, deduplicated, self-references removed.
     let successors: [[Int]]
     let narSizes: [UInt64?]
+    /// Node indices in the order the nodes were given. flatten_references_graph and
+    /// auto-layer.py sort by narSize with Python's stable sort, so equal sizes keep
+    /// this order.
+    let inputOrder: [Int]
 
     /// Builds a graph from nodes, checking that every reference has a node and that
-    /// no two distinct paths reach each other.
+    /// no two distinct paths reach each other. The order of `nodes` is kept as the
+    /// input order that breaks narSize ties.
     public init(nodes: [Node]) throws(LayeringError) {
-        var byPath: [String: Node] = [:]
-        for node in nodes {
-            guard byPath[node.path] == nil else { throw .duplicatePath(node.path) }
-            byPath[node.path] = node
+        // Input positions in path order; a repeated path ends up next to itself.
+        let order = nodes.indices.sorted { ReferenceGraph.precedes(nodes[$0].path, nodes[$1].path) }
+        for (previous, position) in zip(order, order.dropFirst()) where nodes[previous].path == nodes[position].path {
+            throw .duplicatePath(nodes[position].path)
         }
-        let paths = byPath.keys.sorted(by: ReferenceGraph.precedes)
-        var indexOf: [String: Int] = [:]
+        let paths = order.map { nodes[$0].path }
+        var indexOf = [String: Int](minimumCapacity: paths.count)
         for (index, path) in paths.enumerated() { indexOf[path] = index }
         var successors: [[Int]] = []
         var narSizes: [UInt64?] = []
+        var inputOrder = [Int](repeating: 0, count: paths.count)
         successors.reserveCapacity(paths.count)
-        for path in paths {
-            guard let node = byPath[path] else { continue }
-            var targets = Set<Int>()
-            // Sorted so an unknown-reference error names the same target every time.
-            for reference in node.references.sorted(by: ReferenceGraph.precedes) where reference != path {
-                guard let target = indexOf[reference] else {
-                    throw .unknownReference(from: path, to: reference)
+        narSizes.reserveCapacity(paths.count)
+        for (index, position) in order.enumerated() {
+            let node = nodes[position]
+            inputOrder[position] = index
+            var targets: [Int] = []
+            targets.reserveCapacity(node.references.count)
+            // The smallest unknown reference, so the error names the same one every time.
+            var unknown: String?
+            for reference in node.references {
+                if let target = indexOf[reference] {
+                    targets.append(target)
+                } else if unknown.map({ ReferenceGraph.precedes(reference, $0) }) ?? true {
+                    unknown = reference
                 }
-                targets.insert(target)
             }
-            successors.append(targets.sorted())
+            if let unknown { throw .unknownReference(from: node.path, to: unknown) }
+            successors.append(GraphAlgorithms.uniqueSorted(targets, excluding: index))
             narSizes.append(node.narSize)
         }
         self.paths = paths
         self.indexOf = indexOf
         self.successors = successors
         self.narSizes = narSizes
+        self.inputOrder = inputOrder
         if let (first, second) = GraphAlgorithms.findCycle(successors: successors) {
             throw .cycle(paths[first], paths[second])
         }
@@ -66,19 +79,20 @@ public struct ReferenceGraph: Equatable, Sendable {
     /// `{path, references, narSize?, closureSize?}` or a `nix path-info --json`
     /// object keyed by path.
     public init(json data: Data) throws(LayeringError) {
-        try self.init(json: LayeringJSON.decode(data))
+        try self.init(json: JSONValue.decodeLayeringInput(data))
     }
 
-    public init(json: LayeringJSON) throws(LayeringError) {
+    /// Entries are read in file order, the order Python's `json.load` keeps for both
+    /// shapes (Nix writes both sorted by path).
+    public init(json: JSONValue) throws(LayeringError) {
         switch json {
         case let .array(entries):
             try self.init(nodes: entries.enumerated().map { index, entry throws(LayeringError) in
                 try ReferenceGraph.exportedNode(entry, index: index)
             })
         case let .object(entries):
-            // The key order of a JSON object carries no meaning, so read keys sorted.
-            try self.init(nodes: entries.keys.sorted(by: ReferenceGraph.precedes).map { path throws(LayeringError) in
-                try ReferenceGraph.pathInfoNode(path: path, entries[path] ?? .null)
+            try self.init(nodes: entries.entries.map { entry throws(LayeringError) in
+                try ReferenceGraph.pathInfoNode(path: entry.key, entry.value)
             })
         default:
             throw .malformedGraph(reason: "the top level is \(json.kindName), not an array or an object")
@@ -103,6 +117,16 @@ public struct ReferenceGraph: Equatable, Sendable {
     /// Every node, in path order.
     public var nodes: [Node] { paths.indices.map(node(at:)) }
 
+    /// Each node's position in the input order.
+    var inputRank: [Int] {
+        var rank = [Int](repeating: 0, count: count)
+        for (position, index) in inputOrder.enumerated() { rank[index] = position }
+        return rank
+    }
+
+    /// Every node, in the order the graph was built from.
+    public var nodesInInputOrder: [Node] { inputOrder.map(node(at:)) }
+
     func node(at index: Int) -> Node {
         Node(path: paths[index], references: successors[index].map { paths[$0] }, narSize: narSizes[index])
     }
@@ -124,9 +148,11 @@ public struct ReferenceGraph: Equatable, Sendable {
 
     /// The subgraph on `kept` paths, with references to dropped paths removed — what
     /// flatten_references_graph does with `exclude_paths`.
+    /// The input order of the kept paths is preserved.
     public func restricted(to kept: [String]) throws(LayeringError) -> ReferenceGraph {
         let keep = Set(kept)
-        return try ReferenceGraph(nodes: nodes.compactMap { node in
+        if keep.count == count && kept.allSatisfy(contains) { return self }
+        return try ReferenceGraph(nodes: nodesInInputOrder.compactMap { node in
             guard keep.contains(node.path) else { return nil }
             return Node(path: node.path, references: node.references.filter(keep.contains), narSize: node.narSize)
         })
@@ -134,10 +160,22 @@ public struct ReferenceGraph: Equatable, Sendable {
 
     /// Python's string order (code points), which equals UTF-8 byte order.
     static func precedes(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+        // Native strings hold contiguous UTF-8; comparing it with memcmp is several
+        // times faster than walking the UTF8View, and sorting paths is hot.
+        var lhs = lhs, rhs = rhs
+        return lhs.withUTF8 { left in
+            rhs.withUTF8 { right in
+                let common = min(left.count, right.count)
+                if common > 0, let a = left.baseAddress, let b = right.baseAddress {
+                    let order = memcmp(a, b, common)
+                    if order != 0 { return order < 0 }
+                }
+                return left.count < right.count
+            }
+        }
     }
 
-    private static func exportedNode(_ entry: LayeringJSON, index: Int) throws(LayeringError) -> Node {
+    private static func exportedNode(_ entry: JSONValue, index: Int) throws(LayeringError) -> Node {
         guard case let .object(fields) = entry else {
             throw .malformedEntry(entry: "#\(index)", reason: "it is \(entry.kindName), not an object")
         }
@@ -147,14 +185,14 @@ public struct ReferenceGraph: Equatable, Sendable {
         return try node(path: path, fields: fields)
     }
 
-    private static func pathInfoNode(path: String, _ entry: LayeringJSON) throws(LayeringError) -> Node {
+    private static func pathInfoNode(path: String, _ entry: JSONValue) throws(LayeringError) -> Node {
         guard case let .object(fields) = entry else {
             throw .malformedEntry(entry: path, reason: "it is \(entry.kindName), not an object")
         }
         return try node(path: path, fields: fields)
     }
 
-    private static func node(path: String, fields: [String: LayeringJSON]) throws(LayeringError) -> Node {
+    private static func node(path: String, fields: JSONObject) throws(LayeringError) -> Node {
         guard case let .array(rawReferences) = fields["references"] ?? .null else {
             throw .malformedEntry(entry: path, reason: "it has no \"references\" array")
         }
@@ -204,13 +242,28 @@ enum GraphAlgorithms {
         return seen
     }
 
+    /// `targets` sorted, without repeats and without `node` itself.
+    static func uniqueSorted(_ targets: [Int], excluding node: Int) -> [Int] {
+        var result = targets.sorted()
+        var kept = 0
+        for target in result where target != node && (kept == 0 || result[kept - 1] != target) {
+            result[kept] = target
+            kept += 1
+        }
+        result.removeLast(result.count - kept)
+        return result
+    }
+
+    /// Every node's successors as ``uniqueSorted(_:excluding:)`` gives them.
+    static func uniqueSuccessors(_ successors: [[Int]]) -> [[Int]] {
+        successors.enumerated().map { node, targets in uniqueSorted(targets, excluding: node) }
+    }
+
     /// Predecessor lists, deduplicated, in ascending index order.
     static func predecessors(of successors: [[Int]]) -> [[Int]] {
         var result = [[Int]](repeating: [], count: successors.count)
-        for (node, targets) in successors.enumerated() {
-            for target in Set(targets).sorted() where target != node {
-                result[target].append(node)
-            }
+        for (node, targets) in uniqueSuccessors(successors).enumerated() {
+            for target in targets { result[target].append(node) }
         }
         return result
     }
@@ -218,7 +271,7 @@ enum GraphAlgorithms {
     /// Kahn's order (every node before all the nodes it references), or nil on a cycle.
     /// Ready nodes are taken smallest index first so the order is reproducible.
     static func topologicalOrder(successors: [[Int]]) -> [Int]? {
-        let unique = successors.enumerated().map { node, targets in Set(targets).subtracting([node]).sorted() }
+        let unique = uniqueSuccessors(successors)
         var indegree = [Int](repeating: 0, count: unique.count)
         for targets in unique { for target in targets { indegree[target] += 1 } }
         var ready = unique.indices.filter { indegree[$0] == 0 }.reversed() as [Int]

@@ -90,9 +90,6 @@ public struct ImageSpec: Sendable {
             throw SpecError.invalid(file: file, key: "storeDir", reason: "must be an absolute path without a trailing slash")
         }
         let maxLayers = try keys.optional("maxLayers", default: 100) { try keys.integer($0) }
-        guard maxLayers >= 2 else {
-            throw SpecError.invalid(file: file, key: "maxLayers", reason: "must be at least 2 (one store layer and the customisation layer)")
-        }
         let layeringKey = object["layeringPipeline"] != nil ? "layeringPipeline" : "layering"
         let layering: Layering
         switch object[layeringKey] {
@@ -101,6 +98,10 @@ public struct ImageSpec: Sendable {
         case let .array(steps)?: layering = .pipeline(.array(steps))
         case let other?:
             throw SpecError.wrongType(file: file, key: layeringKey, expected: "\"popularity\", \"auto\" or a pipeline array", found: other.typeName)
+        }
+        // nixpkgs ignores maxLayers when a layeringPipeline is given.
+        if case .pipeline = layering {} else if maxLayers < 2 {
+            throw SpecError.invalid(file: file, key: "maxLayers", reason: "must be at least 2 (one store layer and the customisation layer)")
         }
         let expect = try keys.optional("expect", default: "reproducible") { try keys.string($0) }
         guard expect == "reproducible" || expect == "unreproducible" else {

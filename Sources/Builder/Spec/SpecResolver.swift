@@ -43,7 +43,10 @@ public struct SpecResolver: Sendable {
         let base = try spec.fromImage.map { try BaseImage(path: $0) }
         let budget: Int
         do {
-            budget = try LayerBudget.storeLayers(maxLayers: spec.maxLayers, baseImageLayers: base?.layers.count ?? 0)
+            // nixpkgs ignores maxLayers when a layeringPipeline is given.
+            if case .pipeline = spec.layering { budget = 0 } else {
+                budget = try LayerBudget.storeLayers(maxLayers: spec.maxLayers, baseImageLayers: base?.layers.count ?? 0)
+            }
         } catch {
             throw SpecError.invalid(
                 file: spec.file, key: "maxLayers",
@@ -64,24 +67,35 @@ public struct SpecResolver: Sendable {
         )
 
         // Closure roots: contents, paths named in the config, paths the commands' files name.
-        var roots = Set(contents)
-        roots.formUnion(index.references(inJSON: .object(spec.config)))
-        roots.formUnion(try customisation.references(among: index.imagePaths))
-        let sortedRoots = roots.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let byPath = { (lhs: String, rhs: String) in lhs.utf8.lexicographicallyPrecedes(rhs.utf8) }
+        let configReferences = Set(index.references(inJSON: .object(spec.config))).sorted(by: byPath)
+        let customisationReferences = Set(contents).union(try customisation.references(among: index.imagePaths)).sorted(by: byPath)
+        let sortedRoots = Set(configReferences).union(customisationReferences).sorted(by: byPath)
 
         var layers: [[String]] = []
         if spec.includeStorePaths && !sortedRoots.isEmpty {
-            let graph = try ClosureGraph.build(spec: spec, index: index, roots: sortedRoots, needsSizes: spec.layering == .auto)
+            let graph = try ClosureGraph.build(spec: spec, index: index, roots: sortedRoots, needsSizes: spec.layering != .popularity)
             let strategy: LayeringStrategy
             switch spec.layering {
             case .popularity: strategy = .popularity
             case .auto: strategy = .auto
             case let .pipeline(value):
-                do { strategy = .pipeline(try LayeringPipeline(json: Data(PythonJSON.dumps(value)))) } catch {
+                do { strategy = .pipeline(try LayeringPipeline(json: value)) } catch {
                     throw SpecError.layering(file: spec.file, error)
                 }
             }
-            do { layers = try planLayers(graph: graph, roots: sortedRoots, strategy: strategy, budget: budget) } catch {
+            // nixpkgs layers the closure of its base JSON and customisation layer store
+            // paths, excluding both; auto-layer.py splits with them still in the graph.
+            let imageRoots = ImageRootPaths(
+                imageName: spec.name, storeDir: spec.storeDir, architecture: spec.architecture, config: .object(spec.config),
+                configReferences: configReferences, customisationTarSize: customisation.size,
+                customisationReferences: customisationReferences
+            )
+            do {
+                layers = try planLayers(
+                    graph: imageRoots.extending(graph), roots: imageRoots.paths, excluding: imageRoots.paths, strategy: strategy, budget: budget
+                )
+            } catch {
                 throw SpecError.layering(file: spec.graph ?? spec.file, error)
             }
         }
