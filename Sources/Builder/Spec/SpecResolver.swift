@@ -32,9 +32,7 @@ public struct SpecResolver: Sendable {
     public func resolve(workDirectory: String) async throws -> ResolvedImage {
         let index = try StoreIndex(hostRoot: spec.store, storeDir: spec.storeDir)
         let contents = try spec.contents.map { reference in
-            guard let path = index.resolve(reference) else {
-                throw StoreError.missingPath(spec: spec.file, key: "contents", path: reference)
-            }
+            guard let path = index.resolve(reference) else { throw index.unresolved(reference, spec: spec.file, key: "contents") }
             return path
         }
         let now = PythonDateTime.now()
