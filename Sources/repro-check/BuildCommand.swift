@@ -28,21 +28,25 @@ struct BuildCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Armed before anything is created: SIGINT or SIGTERM removes the work directory and
+        // the temporary output, then exits 130.
+        let interrupts = InterruptCleanup()
+        defer { interrupts.disarm() }
         if let confPath = nixpkgsConf {
             let conf = try NixpkgsConf.decode(try readFile(confPath), file: confPath)
-            try stream(try conf.plan(repoTagOverride: repoTag, file: confPath))
+            try stream(try conf.plan(repoTagOverride: repoTag, file: confPath), interrupts: interrupts)
             return
         }
         guard let specPath = spec else { return }
-        let resolved = try await SpecBuild.resolve(specPath)
-        defer { SpecResolver.removeWorkDirectory(resolved.workDirectory) }
+        let resolved = try await SpecBuild.resolve(specPath, interrupts: interrupts)
+        defer { interrupts.remove(directory: resolved.workDirectory) }
         var plan = resolved.image.plan
         if let repoTag { plan.repoTag = .fixed(repoTag) }
-        try stream(plan)
+        try stream(plan, interrupts: interrupts)
     }
 
-    private func stream(_ plan: ImagePlan) throws {
-        try OutputTarget.write(to: output) { sink in
+    private func stream(_ plan: ImagePlan, interrupts: InterruptCleanup) throws {
+        try OutputTarget.write(to: output, interrupts: interrupts) { sink in
             let writer = ImageArchiveWriter(plan: plan, progress: ProgressDisplay.forStderr())
             return try writer.write(to: sink).1
         }
@@ -57,16 +61,20 @@ enum SpecBuild {
         var workDirectory: String
     }
 
-    static func resolve(_ specPath: String) async throws -> Resolved {
+    /// Without `interrupts` (plan) the work directory is guarded only while the spec resolves,
+    /// which is when commands run; the caller removes it right after.
+    static func resolve(_ specPath: String, interrupts: InterruptCleanup? = nil) async throws -> Resolved {
         let spec = try ImageSpec.load(path: specPath)
-        let workDirectory = try SpecResolver.makeWorkDirectory()
+        let guardian = interrupts ?? InterruptCleanup()
+        defer { if interrupts == nil { guardian.disarm() } }
+        let workDirectory = try guardian.creatingDirectory { try SpecResolver.makeWorkDirectory() }
         do {
             let resolver = SpecResolver(spec: spec, passThrough: SpecResolver.passThrough(from: ProcessInfo.processInfo.environment))
             let image = try await resolver.resolve(workDirectory: workDirectory)
             for warning in image.warnings { FileHandleStderr.write("repro-check: warning: \(warning)\n") }
             return Resolved(image: image, workDirectory: workDirectory)
         } catch {
-            SpecResolver.removeWorkDirectory(workDirectory)
+            guardian.remove(directory: workDirectory)
             throw error
         }
     }

@@ -1,0 +1,124 @@
+import Builder
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything about a tree we only read that must not change: each entry as `lstat` sees it
+/// (never following a link), with each regular file's bytes and each symlink's target.
+struct StoreSnapshot: Equatable {
+    struct Entry: Equatable {
+        var type: UInt32
+        var mode: UInt32
+        var uid: UInt32
+        var gid: UInt32
+        var links: UInt64
+        var size: Int64
+        var mtime: Int
+        /// Changes with any chmod, chown or link-count change, even one that is undone.
+        var ctime: [Int]
+        var content: Data
+    }
+
+    var entries: [String: Entry] = [:]
+
+    /// Snapshots each root and everything under it.
+    init(_ roots: [String]) throws {
+        var pending = roots
+        while let path = pending.popLast() {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { throw CLI.Failure(description: "cannot lstat \(path): errno \(errno)") }
+            let type = info.st_mode & S_IFMT
+            var content = Data()
+            if type == S_IFREG {
+                content = try Data(contentsOf: URL(fileURLWithPath: path))
+            } else if type == S_IFLNK {
+                content = Data(try FileManager.default.destinationOfSymbolicLink(atPath: path).utf8)
+            } else if type == S_IFDIR {
+                pending += try FileManager.default.contentsOfDirectory(atPath: path).map { path + "/" + $0 }
+            }
+            entries[path] = Entry(
+                type: type, mode: info.st_mode & 0o7777, uid: info.st_uid, gid: info.st_gid, links: UInt64(info.st_nlink),
+                size: Int64(info.st_size), mtime: Int(info.st_mtim.tv_sec),
+                ctime: [Int(info.st_ctim.tv_sec), Int(info.st_ctim.tv_nsec)], content: content
+            )
+        }
+    }
+
+    /// One line per entry that differs, for a test's message.
+    func differences(from later: StoreSnapshot) -> [String] {
+        Set(entries.keys).union(later.entries.keys).sorted().compactMap { path in
+            switch (entries[path], later.entries[path]) {
+            case let (before?, after?) where before != after:
+                return "\(path): mode \(String(before.mode, radix: 8)) → \(String(after.mode, radix: 8)), links \(before.links) → \(after.links), "
+                    + "uid \(before.uid) → \(after.uid), bytes \(before.content == after.content ? "same" : "changed"), ctime \(before.ctime) → \(after.ctime)"
+            case (nil, _?): return "\(path) appeared"
+            case (_?, nil): return "\(path) vanished"
+            default: return nil
+            }
+        }
+    }
+}
+
+/// Runs a tool other than our binary (nix, skopeo, umoci).
+enum Tool {
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CLI.Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Both pipes drain at once, or a chatty tool blocks on a full one.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let stderrBox = Box()
+        let errors = DispatchQueue(label: "tool-stderr")
+        errors.async { stderrBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        errors.sync {}
+        process.waitUntilExit()
+        return CLI.Output(status: process.terminationStatus, stdout: data, stderr: String(decoding: stderrBox.data, as: UTF8.self))
+    }
+
+    /// Like `run`, but a non-zero exit is a failure carrying the tool's stderr.
+    @discardableResult
+    static func check(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CLI.Output {
+        let output = try run(executable, arguments, environment: environment)
+        guard output.status == 0 else {
+            throw CLI.Failure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
+        }
+        return output
+    }
+}
+
+/// A child `repro-check` the test stops with a signal once it reaches a point it announces.
+struct InterruptedRun {
+    /// Starts `repro-check arguments`, waits until `marker` exists (the spec's commands create
+    /// it), sends `signal`, and returns the exit status.
+    static func run(_ arguments: [String], environment: [String: String], marker: String, signal: Int32) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Bounded, so a build that never gets there fails the test instead of hanging it.
+        for _ in 0..<600 where !FileManager.default.fileExists(atPath: marker) && process.isRunning {
+            usleep(50_000)
+        }
+        guard FileManager.default.fileExists(atPath: marker) else {
+            process.terminate()
+            process.waitUntilExit()
+            throw CLI.Failure(description: "repro-check \(arguments.joined(separator: " ")) never reached \(marker)")
+        }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
