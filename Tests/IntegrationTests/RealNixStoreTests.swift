@@ -1,0 +1,168 @@
+import Builder
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small closure built by a real Nix (nix-bin, single-user as root: Nix creates `/nix/store`
+/// and `/nix/var` itself on first use) into the real `/nix/store`, then optimised so its files
+/// are hard-linked across paths and into `.links`. The store persists between runs; building
+/// again finds every path valid and changes nothing.
+struct RealNixClosure {
+    let root: String
+    /// The roots: `top` (a directory, joined at `/`) and `link` (a symlink store path to it).
+    let top: String
+    let link: String
+    let single: String
+    /// `nix-store -qR top link`, sorted.
+    let closure: [String]
+
+    /// Settings of our own: no daemon, no sandbox (the builder is the host's /bin/sh), no
+    /// substituters, no network; no nix.conf of the host is read.
+    static func nixEnvironment(root: String) -> [String: String] {
+        [
+            "PATH": "/usr/bin:/bin", "HOME": root, "XDG_CACHE_HOME": root + "/cache", "TMPDIR": root + "/tmp",
+            "NIX_CONF_DIR": root + "/nix-conf", "NIX_USER_CONF_FILES": root + "/nix-conf/none.conf",
+            "NIX_CONFIG": "build-users-group =\nsandbox = false\nsubstituters =\nexperimental-features = nix-command\nauto-optimise-store = false\n",
+        ]
+    }
+
+    /// Every derivation writes the same `share/doc/common.txt`, which `--optimise` hard-links;
+    /// `mid` paths reference two leaves each, by a text file and by a symlink.
+    static let expression = #"""
+        let
+          mk = name: script: derivation {
+            inherit name;
+            builder = "/bin/sh";
+            args = [ "-c" script ];
+            system = builtins.currentSystem;
+            PATH = "/usr/bin:/bin";
+          };
+          common = "text every directory of this closure carries, so nix-store --optimise hard-links it";
+          leaves = builtins.genList (i: mk "repro-check-test-leaf-${toString i}" ''
+            mkdir -p $out/share/doc $out/lib
+            echo '${common}' > $out/share/doc/common.txt
+            echo leaf ${toString i} > $out/lib/leaf.txt
+          '') 16;
+          mids = builtins.genList (i: mk "repro-check-test-mid-${toString i}" ''
+            mkdir -p $out/share/doc $out/lib
+            echo '${common}' > $out/share/doc/common.txt
+            echo ${builtins.elemAt leaves (i * 2)} > $out/lib/refs
+            ln -s ${builtins.elemAt leaves (i * 2 + 1)}/lib/leaf.txt $out/lib/leaf-link
+          '') 8;
+          single = mk "repro-check-test-single" "echo 'a single-file store path' > $out";
+          top = mk "repro-check-test-top" ''
+            mkdir -p $out/bin $out/share/doc
+            echo '${common}' > $out/share/doc/common.txt
+            printf '#!/bin/sh\ncat ${single}\n' > $out/bin/app
+            chmod 755 $out/bin/app
+            echo ${toString mids} > $out/share/mids
+          '';
+          link = mk "repro-check-test-link" "ln -s ${top} $out";
+        in { inherit top link single; }
+        """#
+
+    init() throws {
+        root = try CLI.temporaryDirectory("nix")
+        let fm = FileManager.default
+        for folder in ["/nix-conf", "/tmp", "/cache"] { try fm.createDirectory(atPath: root + folder, withIntermediateDirectories: true) }
+        try Self.expression.write(toFile: root + "/closure.nix", atomically: true, encoding: .utf8)
+        let environment = Self.nixEnvironment(root: root)
+        func nix(_ tool: String, _ arguments: [String]) throws -> [String] {
+            let output = try Tool.check("/usr/bin/" + tool, arguments, environment: environment)
+            return String(decoding: output.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+        var outputs: [String: String] = [:]
+        for attribute in ["top", "link", "single"] {
+            outputs[attribute] = try nix("nix-build", ["--no-out-link", root + "/closure.nix", "-A", attribute]).last
+        }
+        guard let top = outputs["top"], let link = outputs["link"], let single = outputs["single"] else {
+            throw CLI.Failure(description: "nix-build printed no output path")
+        }
+        self.top = top
+        self.link = link
+        self.single = single
+        _ = try nix("nix-store", ["--optimise"])
+        closure = try nix("nix-store", ["-qR", top, link]).sorted()
+        _ = try nix("nix", ["path-info", "--json", "--recursive", top, link]).joined(separator: "\n")
+            .write(toFile: root + "/graph.json", atomically: true, encoding: .utf8)
+    }
+
+    func nix(_ tool: String, _ arguments: [String]) throws -> CLI.Output {
+        try Tool.run("/usr/bin/" + tool, arguments, environment: Self.nixEnvironment(root: root))
+    }
+
+    /// A spec over the real store: `top` joined at `/`, `link` named by the config.
+    func spec(_ name: String, graph: Bool) throws -> String {
+        var spec: [String: Any] = [
+            "name": name, "store": "/nix/store", "storeDir": "/nix/store", "tag": "latest",
+            "contents": [top], "config": ["Cmd": [link + "/bin/app"]],
+        ]
+        if graph { spec["graph"] = root + "/graph.json" }
+        let path = "\(root)/\(name).json"
+        try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = root + "/tmp"
+        return environment
+    }
+
+    func remove() { SpecResolver.removeWorkDirectory(root) }
+}
+
+/// The builder against a real Nix store (`store` = `storeDir` = `/nix/store`, `.links`, lock
+/// files, hard links across paths): it finds the closure Nix knows, builds the same bytes
+/// twice, real clients load the image, and Nix finds nothing modified afterwards.
+@Suite("real Nix store", .serialized)
+struct RealNixStoreTests {
+    @Test("plan finds the closure nix-store -qR gives, by scanning and from nix path-info; builds change nothing Nix can see")
+    func closureAndIntegrity() throws {
+        // Another run of this test (another checkout) would optimise the same store: one at a
+        // time. The store directory's own flock is used by nothing in Nix.
+        let lock = open("/nix/store", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if lock >= 0 { flock(lock, LOCK_EX) }
+        defer { if lock >= 0 { close(lock) } }
+        let fixture = try RealNixClosure()
+        defer { fixture.remove() }
+        #expect(fixture.closure.count >= 20 && fixture.closure.count <= 50, "\(fixture.closure.count) paths")
+        #expect(fixture.closure.contains(fixture.single))
+        #expect(FileManager.default.fileExists(atPath: "/nix/store/.links"))
+        let before = try StoreSnapshot(fixture.closure)
+        let linked = before.entries.values.filter { $0.type == S_IFREG && $0.links > 2 }
+        #expect(linked.count >= 20, "optimise hard-linked the shared file across paths")
+
+        for graph in [false, true] {
+            let plan = try CLI.run(["plan", try fixture.spec(graph ? "spec-with-graph" : "spec-scanning", graph: graph)], environment: fixture.environment)
+            #expect(plan.status == 0, "\(plan.stderr)")
+            let layers = (try? JSONSerialization.jsonObject(with: plan.stdout)) as? [[String]] ?? []
+            #expect(layers.flatMap { $0 }.sorted() == fixture.closure, graph ? "from nix path-info" : "by scanning")
+        }
+
+        let spec = try fixture.spec("image", graph: false)
+        for name in ["a.tar", "b.tar"] {
+            let build = try CLI.run(["build", spec, "-o", fixture.root + "/" + name], environment: fixture.environment)
+            #expect(build.status == 0, "\(build.stderr)")
+        }
+        let first = try Data(contentsOf: URL(fileURLWithPath: fixture.root + "/a.tar"))
+        let second = try Data(contentsOf: URL(fileURLWithPath: fixture.root + "/b.tar"))
+        #expect(!first.isEmpty && first == second, "two builds are identical")
+
+        let archive = fixture.root + "/a.tar"
+        let inspect = try Tool.check("/usr/bin/skopeo", ["inspect", "docker-archive:" + archive])
+        #expect(String(decoding: inspect.stdout, as: UTF8.self).contains("\"Layers\""))
+        try Tool.check("/usr/bin/skopeo", ["copy", "--quiet", "docker-archive:" + archive, "oci:\(fixture.root)/oci:latest"])
+        try Tool.check("/usr/bin/umoci", ["unpack", "--image", "\(fixture.root)/oci:latest", fixture.root + "/bundle"])
+        let rootfs = fixture.root + "/bundle/rootfs"
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: rootfs + "/bin/app") == fixture.top + "/bin/app")
+        #expect(FileManager.default.contents(atPath: rootfs + fixture.single) == Data("a single-file store path\n".utf8))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: rootfs + fixture.link) == fixture.top)
+
+        let verify = try fixture.nix("nix-store", ["--verify", "--check-contents"])
+        #expect(verify.status == 0 && !verify.stderr.contains("modified"), "\(verify.stderr)")
+        #expect(try StoreSnapshot(fixture.closure).differences(from: before) == [])
+    }
+}
