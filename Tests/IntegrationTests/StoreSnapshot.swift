@@ -60,6 +60,17 @@ struct StoreSnapshot: Equatable {
     }
 }
 
+extension CLI {
+    /// Builds `spec` twice, to `a.tar` and `b.tar` in `folder`, and returns both archives.
+    static func buildTwice(_ spec: String, into folder: String, environment: [String: String]) throws -> [Data] {
+        try ["a.tar", "b.tar"].map { name in
+            let build = try run(["build", spec, "-o", folder + "/" + name], environment: environment)
+            guard build.status == 0 else { throw Failure(description: "build \(spec) exited \(build.status): \(build.stderr)") }
+            return try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+        }
+    }
+}
+
 /// Runs a tool other than our binary (nix, skopeo, umoci).
 enum Tool {
     @discardableResult
