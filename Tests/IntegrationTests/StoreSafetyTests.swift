@@ -145,19 +145,27 @@ struct StoreSafetyTests {
         #expect(try fixture.snapshot().differences(from: before) == [], "after an interrupted check")
     }
 
-    @Test("an interrupted build removes its work folder and its temporary output", arguments: [SIGINT, SIGTERM])
-    func interruptedBuild(signal: Int32) throws {
+    struct Interruption: CustomTestStringConvertible, Sendable {
+        var command: String
+        var signal: Int32
+        var testDescription: String { "\(command), signal \(signal)" }
+    }
+
+    @Test("an interrupted build or plan removes its work folder and its temporary output", arguments: [
+        Interruption(command: "build", signal: SIGINT), Interruption(command: "build", signal: SIGTERM),
+        Interruption(command: "plan", signal: SIGINT),
+    ])
+    func interrupted(_ interruption: Interruption) throws {
         let fixture = try ReadOnlyStore(label: "store-safety-signal")
         defer { fixture.remove() }
         let before = try fixture.snapshot()
-        let marker = fixture.signals + "/build-started", release = fixture.signals + "/release"
+        let marker = fixture.signals + "/started", release = fixture.signals + "/release"
         // Let the orphaned command finish once the test has looked.
         defer { _ = FileManager.default.createFile(atPath: release, contents: Data()) }
         let output = fixture.root + "/out.tar"
-        let status = try InterruptedRun.run(
-            ["build", try fixture.slowSpec(marker: marker, release: release), "-o", output],
-            environment: fixture.environment, marker: marker, signal: signal
-        )
+        let spec = try fixture.slowSpec(marker: marker, release: release)
+        let arguments = interruption.command == "build" ? ["build", spec, "-o", output] : ["plan", spec]
+        let status = try InterruptedRun.run(arguments, environment: fixture.environment, marker: marker, signal: interruption.signal)
         #expect(status == 130)
         #expect(try fixture.leftovers() == [])
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.root).filter { $0.contains("out.tar") } == [])
