@@ -28,6 +28,9 @@ struct BuildCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let repoTag, let problem = ImageReference.problem(withTagged: repoTag) {
+            throw SpecError.badReference(file: nil, key: "--repo-tag", value: repoTag, problem: problem)
+        }
         // Armed before anything is created: SIGINT or SIGTERM removes the work directory and
         // the temporary output, then exits 130.
         let interrupts = InterruptCleanup()

@@ -19,8 +19,8 @@ struct ReportCommand: ParsableCommand {
         }
         let results = try ResultsDatabase(path: database)
         try ReportWriter.write(database: results, outDirectory: out)
-        print("\(out)/\(ReportWriter.htmlFileName)")
-        print("\(out)/\(ReportWriter.markdownFileName)")
+        try StandardOutput.print("\(out)/\(ReportWriter.htmlFileName)")
+        try StandardOutput.print("\(out)/\(ReportWriter.markdownFileName)")
     }
 }
 

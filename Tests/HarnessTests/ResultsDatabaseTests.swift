@@ -10,7 +10,7 @@ struct ResultsDatabaseTests {
     @Test("migrates an in-memory database to v1 with every table")
     func migratesInMemory() throws {
         let database = try ResultsDatabase.inMemory()
-        #expect(try database.appliedMigrations() == ["v1"])
+        #expect(try database.appliedMigrations() == ["v1", "run-group-and-culprit-verdict"])
         let tables = try database.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations' ORDER BY name")
         }
@@ -31,7 +31,7 @@ struct ResultsDatabaseTests {
         try database.close()
 
         let reopened = try ResultsDatabase(path: path)
-        #expect(try reopened.appliedMigrations() == ["v1"])
+        #expect(try reopened.appliedMigrations() == ["v1", "run-group-and-culprit-verdict"])
         #expect(try reopened.journalMode() == "wal")
         #expect(try reopened.specResults(runID: runID) == [ResultFixtures.reproducible("hello")])
         try reopened.close()

@@ -1,3 +1,4 @@
+import Builder
 import Foundation
 import GRDB
 
@@ -88,7 +89,7 @@ extension ResultsDatabase {
         } catch {
             removeDatabaseFiles(at: temporary)
             if let error = error as? ResultsDatabaseError, case .mergeFailed = error { throw error }
-            throw ResultsDatabaseError.mergeFailed(path: destination, reason: "\(error)")
+            throw ResultsDatabaseError.mergeFailed(path: destination, reason: SystemErrorText.message(error))
         }
         return MergeSummary(runsCopied: bundles.count, duplicateRunsSkipped: skipped)
     }

@@ -1,3 +1,4 @@
+import Builder
 import Foundation
 import GRDB
 
@@ -16,7 +17,7 @@ public struct ResultsDatabase: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw ResultsDatabaseError.cannotCreateDirectory(path: path, reason: error.localizedDescription)
+            throw ResultsDatabaseError.cannotCreateDirectory(path: path, reason: SystemErrorText.reason(error))
         }
         // A pool gives WAL, so a report can read while a check writes.
         let pool = try Self.translatingErrors(path: path) {
@@ -190,6 +191,7 @@ extension ResultsDatabase {
                 CREATE INDEX differences_run_spec ON differences(run_id, spec_name);
                 """)
         }
+        registerRunGroupMigration(&migrator)
         return migrator
     }
 }
