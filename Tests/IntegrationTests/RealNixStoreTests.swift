@@ -67,7 +67,11 @@ struct RealNixClosure {
     init() throws {
         root = try CLI.temporaryDirectory("nix")
         let fm = FileManager.default
-        for folder in ["/nix-conf", "/tmp", "/cache"] { try fm.createDirectory(atPath: root + folder, withIntermediateDirectories: true) }
+        chmod(root, 0o755)
+        for folder in ["/nix-conf", "/tmp", "/cache", "/signals", "/spec"] { try fm.createDirectory(atPath: root + folder, withIntermediateDirectories: true) }
+        // The check's builds run as other users too: they need a TMPDIR and the signals folder.
+        chmod(root + "/tmp", 0o1777)
+        chmod(root + "/signals", 0o1777)
         try Self.expression.write(toFile: root + "/closure.nix", atomically: true, encoding: .utf8)
         let environment = Self.nixEnvironment(root: root)
         func nix(_ tool: String, _ arguments: [String]) throws -> [String] {
@@ -99,13 +103,14 @@ struct RealNixClosure {
     }
 
     /// A spec over the real store: `top` joined at `/`, `link` named by the config.
-    func spec(_ name: String, graph: Bool) throws -> String {
+    func spec(_ name: String, graph: Bool, commands: String = "") throws -> String {
         var spec: [String: Any] = [
             "name": name, "store": "/nix/store", "storeDir": "/nix/store", "tag": "latest",
-            "contents": [top], "config": ["Cmd": [link + "/bin/app"]],
+            "contents": [top], "config": ["Cmd": [link + "/bin/app"]], "extraCommands": commands,
         ]
         if graph { spec["graph"] = root + "/graph.json" }
-        let path = "\(root)/\(name).json"
+        // In a folder of its own: the build_path variation copies the spec's folder.
+        let path = "\(root)/spec/\(name).json"
         try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -116,7 +121,7 @@ struct RealNixClosure {
         return environment
     }
 
-    func remove() { SpecResolver.removeWorkDirectory(root) }
+    func remove() { TestFolder.remove(root) }
 }
 
 /// The builder against a real Nix store (`store` = `storeDir` = `/nix/store`, `.links`, lock
@@ -124,7 +129,7 @@ struct RealNixClosure {
 /// twice, real clients load the image, and Nix finds nothing modified afterwards.
 @Suite("real Nix store", .serialized)
 struct RealNixStoreTests {
-    @Test("plan finds the closure nix-store -qR gives, by scanning and from nix path-info; builds change nothing Nix can see")
+    @Test("plan finds the closure nix-store -qR gives, by scanning and from nix path-info; build, check and an interrupted check change nothing")
     func closureAndIntegrity() throws {
         // Another run of this test (another checkout) would optimise the same store: one at a
         // time. The store directory's own flock is used by nothing in Nix.
@@ -160,6 +165,19 @@ struct RealNixStoreTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: rootfs + "/bin/app") == fixture.top + "/bin/app")
         #expect(FileManager.default.contents(atPath: rootfs + fixture.single) == Data("a single-file store path\n".utf8))
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: rootfs + fixture.link) == fixture.top)
+
+        let check = try CLI.run(["check", spec, "--db", fixture.root + "/repro.sqlite", "--jobs", "1"], environment: fixture.environment)
+        #expect(check.status == 0, "\(check.stderr)")
+
+        // Interrupted while its commands run: they announce it in `started`, then wait.
+        let started = fixture.root + "/signals/started", release = fixture.root + "/signals/release"
+        defer { _ = FileManager.default.createFile(atPath: release, contents: Data()) }
+        let slow = try fixture.spec("slow", graph: false, commands: "touch '\(started)'; while [ ! -e '\(release)' ]; do sleep 0.1; done")
+        let status = try InterruptedRun.run(
+            ["check", slow, "--db", fixture.root + "/interrupted.sqlite", "--jobs", "1"],
+            environment: fixture.environment, marker: started, signal: SIGINT
+        )
+        #expect(status == 130)
 
         let verify = try fixture.nix("nix-store", ["--verify", "--check-contents"])
         #expect(verify.status == 0 && !verify.stderr.contains("modified"), "\(verify.stderr)")

@@ -93,17 +93,7 @@ struct ReadOnlyStore {
         try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix("repro-check-") }.sorted()
     }
 
-    /// Unmounts whatever an interrupted check left mounted under `root` (removal never enters
-    /// a mount point), then removes `root`.
-    func remove() {
-        let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        let points = table.split(separator: "\n").compactMap { line -> String? in
-            let fields = line.split(separator: " ")
-            return fields.count > 4 && fields[4].hasPrefix(root + "/") ? String(fields[4]) : nil
-        }
-        for point in points.sorted().reversed() { _ = try? Tool.run("/bin/fusermount", ["-u", "-z", point]) }
-        SpecResolver.removeWorkDirectory(root)
-    }
+    func remove() { TestFolder.remove(root) }
 }
 
 /// Nothing we only read may change: not a mode, owner, link count or byte of the store, of the

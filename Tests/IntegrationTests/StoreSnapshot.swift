@@ -71,6 +71,20 @@ extension CLI {
     }
 }
 
+enum TestFolder {
+    /// Unmounts whatever an interrupted check left mounted under `root` (its disorderfs), since
+    /// removal never enters a mount point, then removes `root`.
+    static func remove(_ root: String) {
+        let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let points = table.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 && fields[4].hasPrefix(root + "/") ? String(fields[4]) : nil
+        }
+        for point in points.sorted().reversed() { _ = try? Tool.run("/bin/fusermount", ["-u", "-z", point]) }
+        SpecResolver.removeWorkDirectory(root)
+    }
+}
+
 /// Runs a tool other than our binary (nix, skopeo, umoci).
 enum Tool {
     @discardableResult
