@@ -121,29 +121,39 @@ enum Tool {
 }
 
 /// A child `repro-check` the test stops with a signal once it reaches a point it announces.
+/// Spawned and reaped directly (posix_spawn, waitpid): Foundation's `Process` learns of a
+/// child's exit through a dispatch signal source, which can miss the SIGCHLD and wait for ever.
 struct InterruptedRun {
     /// Starts `repro-check arguments`, waits until `marker` exists (the spec's commands create
-    /// it), sends `signal`, and returns the exit status.
+    /// it), sends `signal`, and returns the exit status (128 + n when killed by signal n).
     static func run(_ arguments: [String], environment: [String: String], marker: String, signal: Int32) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Bounded, so a build that never gets there fails the test instead of hanging it.
-        for _ in 0..<600 where !FileManager.default.fileExists(atPath: marker) && process.isRunning {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in [Int32(0), 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let argv = ([CLI.binary] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, CLI.binary, &actions, nil, argv, envp)
+        guard rc == 0 else { throw CLI.Failure(description: "cannot start \(CLI.binary): errno \(rc)") }
+        var status: Int32 = 0
+        var exited = false
+        // Bounded, so a run that never gets there fails the test instead of hanging it.
+        for _ in 0..<600 where !FileManager.default.fileExists(atPath: marker) {
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                break
+            }
             usleep(50_000)
         }
-        guard FileManager.default.fileExists(atPath: marker) else {
-            process.terminate()
-            process.waitUntilExit()
-            throw CLI.Failure(description: "repro-check \(arguments.joined(separator: " ")) never reached \(marker)")
+        let reached = FileManager.default.fileExists(atPath: marker)
+        if !exited {
+            kill(pid, reached ? signal : SIGKILL)
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         }
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-        return process.terminationStatus
+        guard reached else { throw CLI.Failure(description: "repro-check \(arguments.joined(separator: " ")) never reached \(marker)") }
+        let signalled = status & 0x7f
+        return signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
     }
 }
