@@ -56,27 +56,31 @@ struct BuildCommand: AsyncParsableCommand {
         if let repoTag, let problem = ImageReference.problem(withTagged: repoTag) {
             throw SpecError.badReference(file: nil, key: "--repo-tag", value: repoTag, problem: problem)
         }
+        // Armed before anything is created: SIGINT or SIGTERM removes the work directory and
+        // the temporary output, then exits 130.
+        let interrupts = InterruptCleanup()
+        defer { interrupts.disarm() }
         if let confPath = nixpkgsConf {
             let conf = try NixpkgsConf.decode(try readFile(confPath), file: confPath)
-            try stream(try conf.plan(repoTagOverride: repoTag, file: confPath), pin: nil)
+            try stream(try conf.plan(repoTagOverride: repoTag, file: confPath), pin: nil, interrupts: interrupts)
             return
         }
         guard let specPath = spec else { return }
-        let resolved = try await SpecBuild.resolve(specPath)
-        defer { SpecResolver.removeWorkDirectory(resolved.workDirectory) }
+        let resolved = try await SpecBuild.resolve(specPath, interrupts: interrupts)
+        defer { interrupts.remove(directory: resolved.workDirectory) }
         var plan = resolved.image.plan
         if let repoTag { plan.repoTag = .fixed(repoTag) }
-        try stream(plan, pin: resolved.spec.expectDigest.map { DigestPin(expected: $0, file: specPath) })
+        try stream(plan, pin: resolved.spec.expectDigest.map { DigestPin(expected: $0, file: specPath) }, interrupts: interrupts)
     }
 
     /// Writes the image; a pinned digest is checked before the output gets its final name.
-    private func stream(_ plan: ImagePlan, pin: DigestPin?) throws {
+    private func stream(_ plan: ImagePlan, pin: DigestPin?, interrupts: InterruptCleanup) throws {
         let progress = ProgressDisplay.forStderr()
         let summary: BuildSummary
         switch format {
         case .dockerArchive:
             var result: ImageArchiveResult?
-            try OutputTarget.write(to: output) { sink in
+            try OutputTarget.write(to: output, interrupts: interrupts) { sink in
                 let (written, flushed) = try ImageArchiveWriter(plan: plan, progress: progress).write(to: sink)
                 try pin?.check(written.configDigest, format: format)
                 result = written
@@ -96,7 +100,7 @@ struct BuildCommand: AsyncParsableCommand {
                     return written
                 }
             } else {
-                try OutputTarget.write(to: output) { sink in
+                try OutputTarget.write(to: output, interrupts: interrupts) { sink in
                     var (written, tar) = try writer.write(to: TarLayoutDestination(sink: sink, mtime: plan.mtime))
                     try pin?.check(written.manifestDigest, format: format)
                     result = written
@@ -107,7 +111,7 @@ struct BuildCommand: AsyncParsableCommand {
             summary = BuildSummary(imageID: result.configDigest, manifestDigest: result.manifestDigest, compression: result.compression)
         }
         if let digestFile {
-            try OutputTarget.write(to: digestFile) { sink in
+            try OutputTarget.write(to: digestFile, interrupts: interrupts) { sink in
                 var sink = sink
                 try sink.write(Array("\(summary.pinnedDigest)\n".utf8))
                 return sink
@@ -147,16 +151,20 @@ enum SpecBuild {
         var workDirectory: String
     }
 
-    static func resolve(_ specPath: String) async throws -> Resolved {
+    /// Without `interrupts` (plan) the work directory is guarded only while the spec resolves,
+    /// which is when commands run; the caller removes it right after.
+    static func resolve(_ specPath: String, interrupts: InterruptCleanup? = nil) async throws -> Resolved {
         let spec = try ImageSpec.load(path: specPath)
-        let workDirectory = try SpecResolver.makeWorkDirectory()
+        let guardian = interrupts ?? InterruptCleanup()
+        defer { if interrupts == nil { guardian.disarm() } }
+        let workDirectory = try guardian.creatingDirectory { try SpecResolver.makeWorkDirectory() }
         do {
             let resolver = SpecResolver(spec: spec, passThrough: SpecResolver.passThrough(from: ProcessInfo.processInfo.environment))
             let image = try await resolver.resolve(workDirectory: workDirectory)
             for warning in image.warnings { FileHandleStderr.write("repro-check: warning: \(warning)\n") }
             return Resolved(spec: spec, image: image, workDirectory: workDirectory)
         } catch {
-            SpecResolver.removeWorkDirectory(workDirectory)
+            guardian.remove(directory: workDirectory)
             throw error
         }
     }

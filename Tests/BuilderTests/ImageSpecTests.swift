@@ -297,11 +297,11 @@ struct ImageSpecTests {
             == #"/specs/demo/spec.json: key "expect" must be a string, found boolean"#)
     }
 
-    @Test("requires storeDir to be absolute without a trailing slash")
+    @Test("requires storeDir to be absolute without a trailing slash, `//`, `.` or `..`")
     func storeDirShape() {
-        for value in ["nix/store", "/nix/store/", "/"] {
+        for value in ["nix/store", "/nix/store/", "/", "/nix/../etc", "/nix//store", "/nix/./store", "/nix/store/.."] {
             #expect(failure(#"{"name": "d", "storeDir": "\#(value)"}"#)
-                == #"/specs/demo/spec.json: key "storeDir" must be an absolute path without a trailing slash"#)
+                == #"/specs/demo/spec.json: key "storeDir" must be an absolute path without a trailing slash, `//`, `.` or `..`"#)
         }
     }
 

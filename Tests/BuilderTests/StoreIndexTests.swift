@@ -148,4 +148,65 @@ struct StoreIndexTests {
             #expect(index.references(inJSON: [.integer("3"), .bool(true), .null, .float(1.5)]) == [])
         }
     }
+
+    @Test("skips what Nix keeps in a store directory besides store paths")
+    func nixBookkeeping() throws {
+        let root = try FixtureStore.temporaryDirectory("store-index-nix")
+        defer { FixtureStore.remove(root) }
+        let fm = FileManager.default
+        let cargoLock = "0c4zk3x0cbkmkkq4y5sxkj0p3nzxx5mz-Cargo.lock"
+        try fm.createDirectory(atPath: root + "/.links", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/trash", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/" + Self.bash + ".drv.chroot", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/" + Self.bash, withIntermediateDirectories: true)
+        for name in [".tmp-123", Self.bash + ".lock", Self.bash + ".check", cargoLock, Self.coreutils + ".lock"] {
+            #expect(fm.createFile(atPath: root + "/" + name, contents: Data()))
+            chmod(root + "/" + name, 0o600)
+        }
+        // Store paths are read-only: a read-only `.lock` name is a real store path, a symlink too.
+        chmod(root + "/" + cargoLock, 0o444)
+        try fm.createSymbolicLink(atPath: root + "/" + Self.hello + ".lock", withDestinationPath: Self.bash)
+        let index = try StoreIndex(hostRoot: root, storeDir: "/nix/store")
+        #expect(index.imagePaths == ["/nix/store/" + cargoLock, "/nix/store/" + Self.hello + ".lock", "/nix/store/" + Self.bash])
+        // Nor do the lock files share the hash a reference scan looks up.
+        #expect(index.references(inText: "/nix/store/" + Self.bash + "/bin") == ["/nix/store/" + Self.bash])
+        #expect(index.unresolved("/nix/store/.links", spec: "s.json", key: "contents")
+            == .notAStorePath(spec: "s.json", key: "contents", path: "/nix/store/.links", storeDir: "/nix/store"))
+        #expect(index.unresolved(Self.bash + ".lock", spec: "s.json", key: "contents")
+            == .notAStorePath(spec: "s.json", key: "contents", path: Self.bash + ".lock", storeDir: "/nix/store"))
+        #expect(index.unresolved(Self.absent, spec: "s.json", key: "contents") == .missingPath(spec: "s.json", key: "contents", path: Self.absent))
+        #expect(index.resolve("/nix/store/.links") == nil)
+    }
+
+    @Test("matches the store directory component by component")
+    func componentWise() throws {
+        #expect(StoreIndex.components(of: "/nix/store/" + Self.bash + "/bin", inside: "/nix/store") == [Substring(Self.bash), "bin"])
+        #expect(StoreIndex.components(of: "/nix//store/./" + Self.bash, inside: "/nix/store/") == [Substring(Self.bash)])
+        for path in ["/nix/store-evil/" + Self.bash, "/nix/store/../../etc/passwd", "/nix/store/" + Self.bash + "/../../x",
+                     "/nix/store", "/nix/store/", "/nix", "nix/store/" + Self.bash, "/gnu/store/" + Self.bash] {
+            #expect(StoreIndex.components(of: path, inside: "/nix/store") == nil, "\(path)")
+        }
+        #expect(StoreIndex.components(of: "/nix/store/x", inside: "/nix/../nix/store") == nil)
+        try Self.withStore { index in
+            #expect(index.resolve("/nix/store-evil/" + Self.bash) == nil)
+            #expect(index.resolve("/nix/store/../store/" + Self.bash) == nil)
+            #expect(index.resolve("../" + Self.bash) == nil)
+            #expect(index.resolve("/nix/store/./" + Self.bash) == "/nix/store/" + Self.bash)
+        }
+    }
+
+    @Test("refuses a conf store path outside store_dir, compared by components")
+    func confStoreDir() throws {
+        for path in ["/nix/store-evil/" + Self.bash, "/nix/store/../../etc", "/nix/store"] {
+            let conf = NixpkgsConf(
+                architecture: "amd64", config: JSONObject([]), created: "1970-01-01T00:00:01Z", mtime: "1970-01-01T00:00:01Z",
+                uid: 0, gid: 0, uname: "root", gname: "root", storeDir: "/nix/store", fromImage: nil,
+                storeLayers: [[path]], customisationLayer: "/nonexistent", repoTag: "x:y"
+            )
+            #expect(throws: ImageBuildError.self) { try conf.plan(file: "conf.json") }
+            do { _ = try conf.plan(file: "conf.json") } catch {
+                #expect("\(error)" == "store path \(path) is not inside store_dir /nix/store")
+            }
+        }
+    }
 }

@@ -196,3 +196,224 @@ public struct ReadableFile: ~Copyable {
         }
     }
 }
+
+/// Failures while removing a tree we created.
+public enum FileSystemError: Error, CustomStringConvertible, Equatable {
+    case cannotRemove(String, errno: Int32)
+    case mountPoint(String)
+    case changedDuringRemoval(String)
+    case refusedPath(String)
+
+    public var description: String {
+        switch self {
+        case let .cannotRemove(path, code): "cannot remove \(path): \(IOError.reason(code))"
+        case let .mountPoint(path): "\(path) is a mount point, so it was left in place rather than emptied"
+        case let .changedDuringRemoval(path): "\(path) was moved while it was being removed, so removal stopped"
+        case let .refusedPath(path): "\(path) names no removable directory entry"
+        }
+    }
+}
+
+extension FileSystem {
+    /// Linux's `O_PATH` (the same on x86_64 and arm64), which Glibc's Swift module does not
+    /// export: a descriptor that names an inode without the right to read it.
+    static let openPathOnly: Int32 = 0o10000000
+
+    /// Removes `path` and everything under it, touching nothing outside: a symlink is removed,
+    /// never followed (every step is an `*at` call relative to a directory descriptor opened
+    /// with `O_NOFOLLOW`), no mode is changed except that of a directory inside the tree that
+    /// lacks the owner's rwx bits, and no mount point (another device, or a bind mount listed
+    /// in `/proc/self/mountinfo`) is entered. Only one directory descriptor is open at a time,
+    /// so depth is not limited by descriptors or stack. Removes what it can and then throws
+    /// the first failure; a missing `path` is not a failure.
+    public static func removeTree(_ path: String) throws {
+        var bytes = Array(path.utf8)
+        while bytes.count > 1, bytes.last == 0x2F { bytes.removeLast() }
+        let slash = bytes.lastIndex(of: 0x2F)
+        let name = slash.map { Array(bytes[($0 + 1)...]) } ?? bytes
+        let parent: [UInt8] = slash.map { $0 == 0 ? [0x2F] : Array(bytes[..<$0]) } ?? [0x2E]
+        guard !name.isEmpty, name != [0x2E], name != [0x2E, 0x2E] else { throw FileSystemError.refusedPath(path) }
+        let parentFD = withCString(parent) { open($0, FileSystem.openPathOnly | O_DIRECTORY | O_CLOEXEC) }
+        guard parentFD >= 0 else {
+            if errno == ENOENT { return }
+            throw FileSystemError.cannotRemove(path, errno: errno)
+        }
+        defer { close(parentFD) }
+        var remover = TreeRemover(display: bytes, parentFD: parentFD, name: cString(name))
+        try remover.run()
+    }
+}
+
+/// The iterative walk behind `FileSystem.removeTree`: a stack of directories still being
+/// emptied, each with the names left to remove; only the innermost has an open descriptor, and
+/// climbing back re-opens `..` and checks it is the directory that was entered.
+private struct TreeRemover {
+    private struct Identity: Hashable {
+        var device: UInt64
+        var inode: UInt64
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
+    }
+
+    private struct Frame {
+        var name: [CChar]
+        var identity: Identity
+        var remaining: [[UInt8]]
+    }
+
+    let display: [UInt8]
+    let parentFD: Int32
+    let name: [CChar]
+    private var stack: [Frame] = []
+    private var firstError: FileSystemError?
+
+    init(display: [UInt8], parentFD: Int32, name: [CChar]) {
+        self.display = display
+        self.parentFD = parentFD
+        self.name = name
+    }
+
+    mutating func run() throws {
+        var info = stat()
+        guard fstatat(parentFD, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+            if errno == ENOENT { return }
+            throw FileSystemError.cannotRemove(FileSystem.display(display), errno: errno)
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            guard unlinkat(parentFD, name, 0) == 0 || errno == ENOENT else {
+                throw FileSystemError.cannotRemove(FileSystem.display(display), errno: errno)
+            }
+            return
+        }
+        let device = info.st_dev
+        let mounts = Self.mountPoints(under: display)
+        var fd = try enter(parent: parentFD, name: name, expected: Identity(info))
+        defer { close(fd) }
+        while !stack.isEmpty {
+            if let next = stack[stack.count - 1].remaining.popLast() {
+                let entry = FileSystem.cString(next)
+                guard fstatat(fd, entry, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    if errno != ENOENT { record(.cannotRemove(currentPath(next), errno: errno)) }
+                    continue
+                }
+                guard info.st_mode & S_IFMT == S_IFDIR else {
+                    if unlinkat(fd, entry, 0) != 0 && errno != ENOENT { record(.cannotRemove(currentPath(next), errno: errno)) }
+                    continue
+                }
+                guard info.st_dev == device, !mounts.contains(Identity(info)) else {
+                    record(.mountPoint(currentPath(next)))
+                    continue
+                }
+                do {
+                    let child = try enter(parent: fd, name: entry, expected: Identity(info))
+                    close(fd)
+                    fd = child
+                } catch let error as FileSystemError {
+                    record(error)
+                }
+                continue
+            }
+            let finished = stack.removeLast()
+            guard let parent = stack.last else {
+                close(fd)
+                fd = -1
+                if unlinkat(parentFD, finished.name, AT_REMOVEDIR) != 0 && errno != ENOENT {
+                    record(.cannotRemove(FileSystem.display(display), errno: errno))
+                }
+                break
+            }
+            let up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            var upInfo = stat()
+            guard up >= 0, fstat(up, &upInfo) == 0, Identity(upInfo) == parent.identity else {
+                if up >= 0 { close(up) }
+                throw FileSystemError.changedDuringRemoval(currentPath(nil))
+            }
+            close(fd)
+            fd = up
+            if unlinkat(fd, finished.name, AT_REMOVEDIR) != 0 && errno != ENOENT {
+                record(.cannotRemove(currentPath(finished.name.dropLast().map { UInt8(bitPattern: $0) }), errno: errno))
+            }
+        }
+        if let firstError { throw firstError }
+    }
+
+    /// Opens a directory of the tree (never through a symlink), checks it is the one just
+    /// examined, gives it the owner's rwx when it lacks them so its entries can be listed and
+    /// removed, and pushes it with its names.
+    private mutating func enter(parent: Int32, name: [CChar], expected: Identity) throws -> Int32 {
+        let path = String(decoding: name.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let handle = openat(parent, name, FileSystem.openPathOnly | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard handle >= 0 else { throw FileSystemError.cannotRemove(currentPath(Array(path.utf8)), errno: errno) }
+        defer { close(handle) }
+        var info = stat()
+        guard fstat(handle, &info) == 0, Identity(info) == expected else {
+            throw FileSystemError.changedDuringRemoval(currentPath(Array(path.utf8)))
+        }
+        if info.st_mode & 0o700 != 0o700 {
+            // fchmod refuses O_PATH descriptors; /proc's link names exactly the inode just
+            // checked, so no name lookup can swap a symlink in between.
+            _ = chmod("/proc/self/fd/\(handle)", (info.st_mode & 0o7777) | 0o700)
+        }
+        let fd = openat(handle, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileSystemError.cannotRemove(currentPath(Array(path.utf8)), errno: errno) }
+        let names: [[UInt8]]
+        do { names = try FileSystem.sortedEntries(directory: fd, display: Array(path.utf8)) } catch {
+            let code = errno
+            close(fd)
+            throw FileSystemError.cannotRemove(currentPath(Array(path.utf8)), errno: code)
+        }
+        stack.append(Frame(name: name, identity: expected, remaining: names))
+        return fd
+    }
+
+    private mutating func record(_ error: FileSystemError) {
+        if firstError == nil { firstError = error }
+    }
+
+    /// The path of an entry of the innermost directory, for messages only.
+    private func currentPath(_ entry: [UInt8]?) -> String {
+        var path = display
+        for frame in stack.dropFirst() { path += [0x2F] + frame.name.dropLast().map { UInt8(bitPattern: $0) } }
+        if let entry { path += [0x2F] + entry }
+        return FileSystem.display(path)
+    }
+
+    /// Mount points strictly inside `root` (bind mounts share the device, so only the mount
+    /// table tells them apart), as the identities `fstatat` reports for them.
+    private static func mountPoints(under root: [UInt8]) -> Set<Identity> {
+        guard let resolved = FileSystem.withCString(root, { realpath($0, nil) }) else { return [] }
+        let prefix = Array(String(cString: resolved).utf8) + [0x2F]
+        free(resolved)
+        guard var source = try? FileSource(path: "/proc/self/mountinfo"), let table = try? source.readAll() else { return [] }
+        var found: Set<Identity> = []
+        for line in table.split(separator: 0x0A) {
+            let fields = line.split(separator: 0x20)
+            guard fields.count > 4 else { continue }
+            let point = unescapeMountField(fields[4])
+            guard point.starts(with: prefix) else { continue }
+            var info = stat()
+            if FileSystem.withCString(point, { lstat($0, &info) }) == 0 { found.insert(Identity(info)) }
+        }
+        return found
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as `\ooo`.
+    private static func unescapeMountField(_ field: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = field.startIndex
+        while index < field.endIndex {
+            let byte = field[index]
+            if byte == 0x5C, field.endIndex - index >= 4,
+               let value = UInt8(String(decoding: field[(index + 1)...(index + 3)], as: UTF8.self), radix: 8) {
+                out.append(value)
+                index += 4
+            } else {
+                out.append(byte)
+                index += 1
+            }
+        }
+        return out
+    }
+}

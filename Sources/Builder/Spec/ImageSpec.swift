@@ -86,8 +86,9 @@ public struct ImageSpec: Sendable {
             throw SpecError.nonFiniteNumber(file: file, keyPath: JSONValue.keyPathText(["config"] + path))
         }
         let storeDir = try keys.optional("storeDir", default: "/nix/store") { try keys.string($0) }
-        guard storeDir.hasPrefix("/"), storeDir.count > 1, !storeDir.hasSuffix("/") else {
-            throw SpecError.invalid(file: file, key: "storeDir", reason: "must be an absolute path without a trailing slash")
+        let storeDirParts = storeDir.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard storeDir.hasPrefix("/"), storeDir.count > 1, !storeDirParts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw SpecError.invalid(file: file, key: "storeDir", reason: "must be an absolute path without a trailing slash, `//`, `.` or `..`")
         }
         let maxLayers = try keys.optional("maxLayers", default: 100) { try keys.integer($0) }
         let layeringKey = object["layeringPipeline"] != nil ? "layeringPipeline" : "layering"

@@ -59,7 +59,9 @@ public struct NixpkgsConf: Sendable {
         var layers: [StoreLayer] = []
         for paths in storeLayers {
             for path in paths {
-                guard path.hasPrefix(storeDir) else { throw ImageBuildError.outsideStoreDir(path: path, storeDir: storeDir) }
+                guard StoreIndex.components(of: path, inside: storeDir) != nil else {
+                    throw ImageBuildError.outsideStoreDir(path: path, storeDir: storeDir)
+                }
                 guard FileSystem.exists(Array((hostPrefix + path).utf8)) else { throw ImageBuildError.missingStorePath(hostPrefix + path) }
             }
             // The reference always opens a layer with /nix and /nix/store, whatever store_dir says.

@@ -32,9 +32,7 @@ public struct SpecResolver: Sendable {
     public func resolve(workDirectory: String) async throws -> ResolvedImage {
         let index = try StoreIndex(hostRoot: spec.store, storeDir: spec.storeDir)
         let contents = try spec.contents.map { reference in
-            guard let path = index.resolve(reference) else {
-                throw StoreError.missingPath(spec: spec.file, key: "contents", path: reference)
-            }
+            guard let path = index.resolve(reference) else { throw index.unresolved(reference, spec: spec.file, key: "contents") }
             return path
         }
         let now = PythonDateTime.now()
@@ -151,23 +149,23 @@ public struct SpecResolver: Sendable {
         return PythonJSON.dumps(.object(description))
     }
 
-    /// A private work directory for one build, removed by `removeWorkDirectory`.
-    public static func makeWorkDirectory() throws -> String {
+    /// A private work directory for one build, removed by `removeWorkDirectory`. Named
+    /// `repro-check-<kind>-<pid>-XXXXXX` so that a later run can tell a dead run's folder by
+    /// its pid and sweep it.
+    public static func makeWorkDirectory(kind: String = "build") throws -> String {
         let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(base)/repro-check-build-XXXXXX".utf8CString)
+        var template = Array("\(base)/repro-check-\(kind)-\(getpid())-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ buffer in buffer.baseAddress.flatMap { mkdtemp($0) } }) else {
             throw IOError.open(base, errno: errno)
         }
         return String(cString: made)
     }
 
-    /// Removes a work directory even where commands left read-only folders.
+    /// Removes a work directory, even where commands left read-only folders, without ever
+    /// following a symlink: the symlink join's links lead into the store, which is not ours.
+    /// Best effort; `FileSystem.removeTree` says what could not be removed.
     public static func removeWorkDirectory(_ path: String) {
-        let fm = FileManager.default
-        if let walker = fm.enumerator(atPath: path) {
-            for case let child as String in walker { chmod(path + "/" + child, 0o755) }
-        }
-        try? fm.removeItem(atPath: path)
+        try? FileSystem.removeTree(path)
     }
 }
 

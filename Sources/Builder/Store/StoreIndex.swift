@@ -19,6 +19,7 @@ public struct StoreIndex: Sendable {
         var paths: [String] = []
         for name in try FileSystem.sortedEntries(Array(hostRoot.utf8)) {
             let text = String(decoding: name, as: UTF8.self)
+            if Self.isNixBookkeeping(text, hostPath: hostRoot + "/" + text) { continue }
             guard Self.isStorePathName(text) else { throw StoreError.badName(hostRoot + "/" + text) }
             paths.append(storeDir + "/" + text)
         }
@@ -29,6 +30,19 @@ public struct StoreIndex: Sendable {
     public static func isStorePathName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         return bytes.count > 33 && bytes[32] == UInt8(ascii: "-") && bytes[0..<32].allSatisfy { hashAlphabet.contains($0) }
+    }
+
+    /// What Nix itself keeps in a store directory besides store paths: `.links` (written by
+    /// `nix-store --optimise`), other dot-names (temporary files), `trash` (older collectors),
+    /// and beside a path `P` its lock `P.lock`, build chroot `P.chroot` and `--check` output
+    /// `P.check`. Those three look like store path names, so they are told apart by being
+    /// writable: Nix makes every store path read-only, while `<hash>-Cargo.lock` may well be
+    /// a real one.
+    static func isNixBookkeeping(_ name: String, hostPath: String) -> Bool {
+        if name.hasPrefix(".") || name == "trash" { return true }
+        guard name.hasSuffix(".lock") || name.hasSuffix(".chroot") || name.hasSuffix(".check") else { return false }
+        guard let status = try? FileSystem.lstatus(Array(hostPath.utf8)), !status.isSymlink else { return false }
+        return status.mode & 0o200 != 0
     }
 
     public func contains(_ imagePath: String) -> Bool {
@@ -43,14 +57,45 @@ public struct StoreIndex: Sendable {
         StorePathMapping(hostPath: hostPath(imagePath), imagePath: imagePath)
     }
 
+    /// The components of `path` below `storeDir`, compared component by component (so
+    /// `/nix/store-evil` is not inside `/nix/store`); nil when `path` is not strictly inside,
+    /// or when either has a `..` component. Empty and `.` components are dropped, as pathlib does.
+    public static func components(of path: String, inside storeDir: String) -> [Substring]? {
+        guard path.hasPrefix("/"), storeDir.hasPrefix("/") else { return nil }
+        let directory = lexicalComponents(storeDir), parts = lexicalComponents(path)
+        guard !directory.contains("..") && !parts.contains("..") else { return nil }
+        guard parts.count > directory.count, parts.starts(with: directory) else { return nil }
+        return Array(parts[directory.count...])
+    }
+
+    private static func lexicalComponents(_ path: String) -> [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+    }
+
     /// A spec may name a store path by its image path or by its bare `<hash>-<name>`.
     public func resolve(_ reference: String) -> String? {
-        let candidate = reference.hasPrefix(storeDir + "/") ? reference : storeDir + "/" + reference
-        let trimmed = candidate.split(separator: "/", omittingEmptySubsequences: true)
-        let storeDepth = storeDir.split(separator: "/").count
-        guard trimmed.count > storeDepth else { return nil }
-        let path = storeDir + "/" + trimmed[storeDepth]
+        guard let name = storePathComponent(of: reference) else { return nil }
+        let path = storeDir + "/" + name
         return contains(path) ? path : nil
+    }
+
+    /// The store-directory entry a reference names, whether or not it is in the store.
+    private func storePathComponent(of reference: String) -> Substring? {
+        let parts = reference.hasPrefix("/")
+            ? Self.components(of: reference, inside: storeDir)
+            : Self.components(of: "/" + reference, inside: "/")
+        return parts?.first
+    }
+
+    /// The error for a reference that `resolve` finds nothing for: a name that cannot be a
+    /// store path (`.links`, a lock file, a path outside the store directory) is said to be
+    /// one, rather than merely missing.
+    public func unresolved(_ reference: String, spec: String, key: String) -> StoreError {
+        guard let name = storePathComponent(of: reference), Self.isStorePathName(String(name)),
+              !Self.isNixBookkeeping(String(name), hostPath: hostRoot + "/" + name) else {
+            return .notAStorePath(spec: spec, key: key, path: reference, storeDir: storeDir)
+        }
+        return .missingPath(spec: spec, key: key, path: reference)
     }
 
     /// Store paths named anywhere in a string (`/nix/store/<hash>-…`); only paths of this store
@@ -99,6 +144,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case missingStore(String)
     case badName(String)
     case missingPath(spec: String, key: String, path: String)
+    case notAStorePath(spec: String, key: String, path: String, storeDir: String)
     case graphPathMissing(graph: String, path: String)
     case symlinkOutside(path: String, target: String)
 
@@ -107,6 +153,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .missingStore(path): "store folder \(path) does not exist or is not a directory"
         case let .badName(path): "\(path) is not a store path: names must be a 32-character nix-base32 hash, a dash and a name"
         case let .missingPath(spec, key, path): "\(spec): \(key) names \(path), which is not in the store"
+        case let .notAStorePath(spec, key, path, storeDir):
+            "\(spec): \(key) names \(path), which is not a store path: expected \(storeDir)/<32-character hash>-<name>"
         case let .graphPathMissing(graph, path): "\(graph): graph path \(path) is not in the store"
         case let .symlinkOutside(path, target): "store path \(path) is a symlink to \(target), outside the store"
         }
