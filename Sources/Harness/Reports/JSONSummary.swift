@@ -33,7 +33,7 @@ public enum JSONSummary {
         public var outcome: String?
         public var interrupted: Bool
         /// The options as given, as an object.
-        public var options: LayeringJSON
+        public var options: JSONValue
     }
 
     public struct SkippedVariation: Codable, Equatable, Sendable {
@@ -112,9 +112,9 @@ public enum JSONSummary {
 
     /// The options recorded as JSON text, as an object; text that is not a JSON object is kept
     /// as a string under `"text"`.
-    static func options(_ text: String) -> LayeringJSON {
-        if let value = try? LayeringJSON.decode(Data(text.utf8)), case .object = value { return value }
-        return .object(["text": .string(text)])
+    static func options(_ text: String) -> JSONValue {
+        if let value = try? JSONParser.parse(text), case .object = value { return value.sortingKeys() }
+        return .object(JSONObject([("text", .string(text))]))
     }
 
     /// The summary value; specs sorted by name.
