@@ -44,11 +44,15 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .customLong("fail-on-slowdown"), help: "Fail when a build is over 1.25x its median of the last 5 runs.")
     var failOnSlowdown = false
 
+    @Option(name: .customLong("timeout"), help: "Seconds one build may run before its process group is killed (the spec then records a timeout).")
+    var timeout: Int = 1800
+
     @Option(name: .customLong("builder"), help: .hidden)
     var builder: String?
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
     }
 
     func run() throws {
@@ -67,7 +71,7 @@ struct CheckCommand: ParsableCommand {
         let options = CheckOptions(
             specs: specPaths, databasePath: database, selection: selection, jobs: jobs,
             keepArtifacts: keepArtifacts.map { SpecDiscoveryPath.absolute($0) }, failOnSlowdown: failOnSlowdown,
-            builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? Self.runningExecutable(),
+            timeoutSeconds: timeout, builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? Self.runningExecutable(),
             toolVersion: ToolVersion.string, gitCommit: Self.gitCommit(), host: HostFacts.gethostname(),
             optionsJSON: optionsJSON(selection: selection))
         let registry = ChildRegistry()
@@ -112,6 +116,7 @@ struct CheckCommand: ParsableCommand {
         let object: [String: Any] = [
             "specs": specs, "vary": vary, "variations": selection.sortedNames.map(\.rawValue), "jobs": jobs,
             "shard": shard ?? NSNull(), "keepArtifacts": keepArtifacts ?? NSNull(), "failOnSlowdown": failOnSlowdown,
+            "timeout": timeout,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
@@ -187,12 +192,12 @@ final class CheckProgress: Sendable {
 
     static func line(_ result: SpecResult, position: Int, total: Int) -> String {
         var text = "\(result.passed ? "PASS" : "FAIL") [\(position)/\(total)] \(result.specName): \(result.outcome.rawValue)"
-        if result.outcome.rawValue != result.expectation.rawValue && result.outcome != .buildError {
+        if result.outcome.rawValue != result.expectation.rawValue && !result.outcome.isError {
             text += " (expected \(result.expectation.rawValue))"
         }
         if !result.culprits.isEmpty { text += "; culprits: \(result.culprits.joined(separator: ", "))" }
         if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
-        if result.outcome == .buildError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
+        if result.outcome.isError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
         if result.explanation.contains("Digest drift") { text += "; digest drift" }
         return text
     }

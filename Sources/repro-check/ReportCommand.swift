@@ -4,7 +4,7 @@ import Harness
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write index.html and summary.md from the results database."
+        abstract: "Write index.html and summary.md from the results database (which it only reads)."
     )
 
     @Option(name: .customLong("db"), help: "The results database.")
@@ -14,18 +14,20 @@ struct ReportCommand: ParsableCommand {
     var out = "reports"
 
     func run() throws {
-        guard FileManagerShim.exists(database) else {
-            throw UsageError("\(database): no results database; run `repro-check check --db \(database)` first")
+        // A snapshot: the file, its -wal and -shm stay byte-identical, even for an old schema.
+        let results: ResultsDatabase
+        do {
+            results = try ResultsDatabase.snapshot(path: database)
+        } catch let error as ResultsDatabaseError {
+            switch error {
+            case .missing, .empty:
+                throw UsageError("\(error) Run `repro-check check --db \(database)` first.")
+            default:
+                throw error
+            }
         }
-        let results = try ResultsDatabase(path: database)
         try ReportWriter.write(database: results, outDirectory: out)
         print("\(out)/\(ReportWriter.htmlFileName)")
         print("\(out)/\(ReportWriter.markdownFileName)")
     }
-}
-
-import Foundation
-
-enum FileManagerShim {
-    static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 }

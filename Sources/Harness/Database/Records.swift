@@ -82,6 +82,7 @@ struct BuildRecord: ResultsRecord, Equatable {
     var id: Int64?
     var runId: Int64
     var specName: String
+    var specPath: String
     var specDigest: String
     var role: String
     var variationsApplied: String
@@ -96,12 +97,14 @@ struct BuildRecord: ResultsRecord, Equatable {
     var cpuMs: Int
     var peakRssKib: Int
     var exitStatus: Int32
+    var timedOut: Bool
     var error: String?
 
-    init(_ build: BuildResult, runID: Int64, specName: String, specDigest: Digest, path: String) throws {
+    init(_ build: BuildResult, runID: Int64, spec: SpecResult, path: String) throws {
         runId = runID
-        self.specName = specName
-        self.specDigest = specDigest.description
+        specName = spec.specName
+        specPath = spec.specPath
+        specDigest = spec.specDigest.description
         role = build.role.rawValue
         variationsApplied = try JSONText.encode(build.variationsApplied)
         variationsSkipped = try JSONText.encode(build.variationsSkipped)
@@ -115,6 +118,7 @@ struct BuildRecord: ResultsRecord, Equatable {
         cpuMs = build.cpuMilliseconds
         peakRssKib = build.peakRSSKiB
         exitStatus = build.exitStatus
+        timedOut = build.timedOut
         error = build.error
     }
 
@@ -148,15 +152,17 @@ struct DifferenceRecord: ResultsRecord, Equatable {
     var id: Int64?
     var runId: Int64
     var specName: String
+    var specPath: String
     var layer: String?
     var path: String?
     var field: String
     var controlValue: String?
     var experimentValue: String?
 
-    init(_ difference: Difference, runID: Int64, specName: String) {
+    init(_ difference: Difference, runID: Int64, spec: SpecResult) {
         runId = runID
-        self.specName = specName
+        specName = spec.specName
+        specPath = spec.specPath
         layer = difference.layer
         path = difference.path
         field = difference.field

@@ -40,17 +40,17 @@ struct ReportData {
     var disagreements: [HostDisagreement]
 
     static func load(from database: ResultsDatabase) throws -> ReportData {
-        let slowdowns = try database.slowdowns().sorted { $0.specName < $1.specName }
-        let histories = try database.specNames().sorted().map { name in
-            let digests = try database.digestHistory(specName: name)
+        let slowdowns = try database.slowdowns().sorted { ($0.specName, $0.specPath) < ($1.specName, $1.specPath) }
+        let histories = try database.specs().map { spec in
+            let digests = try database.digestHistory(specPath: spec.path)
             return SpecHistory(
-                specName: name, digests: digests,
-                controlTimes: try database.buildTimes(specName: name, role: .control).filter(\.succeeded),
-                changes: changes(in: digests), slowdown: slowdowns.first { $0.specName == name })
+                specName: spec.name, digests: digests,
+                controlTimes: try database.buildTimes(specPath: spec.path, role: .control).filter(\.succeeded),
+                changes: changes(in: digests), slowdown: slowdowns.first { $0.specPath == spec.path })
         }
         return ReportData(
             runs: try database.runs(),
-            latest: try database.latestResults().sorted { $0.result.specName < $1.result.specName },
+            latest: try database.latestResults(),
             histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements())
     }
 

@@ -1,0 +1,164 @@
+#define _GNU_SOURCE
+#include "child_spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// Everything after fork runs in a copy of a multi-threaded process, so only async-signal-safe
+// calls: no allocation, no locks, no stdio.
+
+// Set only in the supervisor, after fork: each supervisor is its own process.
+static unsigned supervisor_grace = 10;
+static volatile sig_atomic_t supervisor_stopping = 0;
+
+static void supervisor_stop(int signal_number) {
+    (void)signal_number;
+    if (supervisor_stopping) return;
+    supervisor_stopping = 1;
+    // The group includes this process; the handler ignores the echo.
+    kill(0, SIGTERM);
+    alarm(supervisor_grace);
+}
+
+static void supervisor_kill(int signal_number) {
+    (void)signal_number;
+    kill(0, SIGKILL);
+}
+
+static void write_report(int fd, int kind, int error, const struct rusage *usage) {
+    struct repro_check_report report;
+    memset(&report, 0, sizeof report);
+    report.kind = kind;
+    report.error = error;
+    if (usage) report.usage = *usage;
+    const char *bytes = (const char *)&report;
+    size_t left = sizeof report;
+    while (left > 0) {
+        ssize_t written = write(fd, bytes, left);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return;
+        bytes += written;
+        left -= (size_t)written;
+    }
+}
+
+static void reset_signals(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    for (int number = 1; number < NSIG; number++) {
+        if (number == SIGKILL || number == SIGSTOP) continue;
+        sigaction(number, &action, NULL);  // fails harmlessly for numbers glibc reserves
+    }
+}
+
+static void install(int number, void (*handler)(int)) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = handler;
+    sigfillset(&action.sa_mask);
+    sigaction(number, &action, NULL);
+}
+
+static void die_with_parent(pid_t parent, int signal_number) {
+    prctl(PR_SET_PDEATHSIG, signal_number);
+    // The parent may have died before prctl took effect: then nobody will signal us.
+    if (getppid() != parent) _exit(127);
+}
+
+static void run_supervisor(
+    pid_t parent, const char *path, char *const argv[], char *const envp[], const char *directory, int stdout_fd,
+    int stderr_fd, int report_fd, unsigned grace_seconds) {
+    supervisor_grace = grace_seconds;
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    // Signals stay blocked (as the parent blocked them around fork) until the handlers are in.
+    reset_signals();
+    setpgid(0, 0);
+    die_with_parent(parent, SIGTERM);
+
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) {
+        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, NULL);
+        _exit(127);
+    }
+    if (chdir(directory) != 0) {
+        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, NULL);
+        _exit(127);
+    }
+
+    pid_t supervisor = getpid();
+    pid_t command = fork();
+    if (command < 0) {
+        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, NULL);
+        _exit(127);
+    }
+    if (command == 0) {
+        die_with_parent(supervisor, SIGKILL);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(path, argv, envp);
+        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, NULL);
+        _exit(127);
+    }
+
+    install(SIGTERM, supervisor_stop);
+    install(SIGINT, supervisor_stop);
+    install(SIGHUP, supervisor_stop);
+    install(SIGALRM, supervisor_kill);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    int status = 0;
+    struct rusage usage;
+    memset(&usage, 0, sizeof usage);
+    while (wait4(command, &status, 0, &usage) < 0) {
+        if (errno != EINTR) _exit(127);
+    }
+    write_report(report_fd, REPRO_CHECK_REPORT_FINISHED, 0, &usage);
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    // End the same way, so the parent sees the signal that ended the command.
+    int number = WTERMSIG(status);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigaction(number, &action, NULL);
+    kill(getpid(), number);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, number);
+    sigprocmask(SIG_UNBLOCK, &only, NULL);
+    _exit(128 + number);
+}
+
+pid_t repro_check_spawn(
+    const char *path, char *const argv[], char *const envp[], const char *directory, int stdout_fd, int stderr_fd,
+    int report_fd, unsigned grace_seconds, int *error) {
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        run_supervisor(parent, path, argv, envp, directory, stdout_fd, stderr_fd, report_fd, grace_seconds);
+        _exit(127);
+    }
+    int saved = errno;
+    if (pid > 0) {
+        // Also from this side, so a kill(-pid) right after return cannot miss the group.
+        setpgid(pid, pid);
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (pid < 0) {
+        *error = saved;
+        return -1;
+    }
+    return pid;
+}
