@@ -15,27 +15,48 @@
 
 // Set only in the supervisor, after fork: each supervisor is its own process.
 static unsigned supervisor_grace = 10;
-static volatile sig_atomic_t supervisor_stopping = 0;
+static volatile sig_atomic_t supervisor_stage = 0;
 
+// Stopping escalates: SIGINT first, as a terminal's Ctrl-C would, because shells run their
+// EXIT/INT traps for it (fakeroot's trap stops its faked daemon, which lives in another
+// session) but die at once on SIGTERM; SIGTERM after two seconds; SIGKILL after the grace.
+// The group includes this process, which ignores its own echoes.
 static void supervisor_stop(int signal_number) {
     (void)signal_number;
-    if (supervisor_stopping) return;
-    supervisor_stopping = 1;
-    // The group includes this process; the handler ignores the echo.
-    kill(0, SIGTERM);
-    alarm(supervisor_grace);
+    if (supervisor_stage != 0) return;
+    supervisor_stage = 1;
+    kill(0, SIGINT);
+    alarm(2);
 }
 
-static void supervisor_kill(int signal_number) {
+static void supervisor_escalate(int signal_number) {
     (void)signal_number;
-    kill(0, SIGKILL);
+    if (supervisor_stage == 1) {
+        supervisor_stage = 2;
+        kill(0, SIGTERM);
+        alarm(supervisor_grace);
+    } else {
+        kill(0, SIGKILL);
+    }
 }
 
-static void write_report(int fd, int kind, int error, const struct rusage *usage) {
+// Only 0, 1, 2 and the report pipe go on: an inherited descriptor held by a build's daemon
+// would keep whoever waits on it (a pipe reader, a test harness) waiting forever.
+static void close_other_descriptors(int keep) {
+    if (close_range(3, (unsigned)keep - 1, 0) == 0 && close_range((unsigned)keep + 1, ~0U, 0) == 0) return;
+    long limit = sysconf(_SC_OPEN_MAX);
+    if (limit < 0 || limit > 65536) limit = 65536;
+    for (int fd = 3; fd < limit; fd++) {
+        if (fd != keep) close(fd);
+    }
+}
+
+static void write_report(int fd, int kind, int error, int status, const struct rusage *usage) {
     struct repro_check_report report;
     memset(&report, 0, sizeof report);
     report.kind = kind;
     report.error = error;
+    report.status = status;
     if (usage) report.usage = *usage;
     const char *bytes = (const char *)&report;
     size_t left = sizeof report;
@@ -84,35 +105,39 @@ static void run_supervisor(
     reset_signals();
     setpgid(0, 0);
     die_with_parent(parent, SIGTERM);
+    // Orphans of the command come to us, so we can wait for what is left of the group.
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) {
-        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, NULL);
+        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, 0, NULL);
         _exit(127);
     }
+    close_other_descriptors(report_fd);
     if (chdir(directory) != 0) {
-        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, NULL);
+        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, 0, NULL);
         _exit(127);
     }
 
     pid_t supervisor = getpid();
     pid_t command = fork();
     if (command < 0) {
-        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, NULL);
+        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, 0, NULL);
         _exit(127);
     }
     if (command == 0) {
         die_with_parent(supervisor, SIGKILL);
         sigprocmask(SIG_SETMASK, &none, NULL);
         execve(path, argv, envp);
-        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, NULL);
+        write_report(report_fd, REPRO_CHECK_REPORT_SPAWN_FAILED, errno, 0, NULL);
         _exit(127);
     }
 
     install(SIGTERM, supervisor_stop);
     install(SIGINT, supervisor_stop);
     install(SIGHUP, supervisor_stop);
-    install(SIGALRM, supervisor_kill);
+    install(SIGALRM, supervisor_escalate);
+    // The group's SIGINT and SIGTERM echo back here: only the first stop request counts.
     sigprocmask(SIG_SETMASK, &none, NULL);
 
     int status = 0;
@@ -121,21 +146,21 @@ static void run_supervisor(
     while (wait4(command, &status, 0, &usage) < 0) {
         if (errno != EINTR) _exit(127);
     }
-    write_report(report_fd, REPRO_CHECK_REPORT_FINISHED, 0, &usage);
-    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-    // End the same way, so the parent sees the signal that ended the command.
-    int number = WTERMSIG(status);
-    sigprocmask(SIG_SETMASK, &all, NULL);
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = SIG_DFL;
-    sigaction(number, &action, NULL);
-    kill(getpid(), number);
-    sigset_t only;
-    sigemptyset(&only);
-    sigaddset(&only, number);
-    sigprocmask(SIG_UNBLOCK, &only, NULL);
-    _exit(128 + number);
+    write_report(report_fd, REPRO_CHECK_REPORT_FINISHED, 0, status, &usage);
+    // What the command left running in its group (a background job, a shell still running its
+    // trap) is stopped the same way and reaped, so a trap can stop its daemon. Daemons that
+    // made their own session (disorderfs, faked) are not in the group and are left alone.
+    pid_t group = getpid();
+    int leftover = 0;
+    while (waitpid(-group, &leftover, WNOHANG) > 0) {}
+    if (waitpid(-group, &leftover, WNOHANG) == 0) {
+        supervisor_stop(0);
+        while (waitpid(-group, &leftover, 0) > 0 || errno == EINTR) {}
+    }
+    // Anything still in the group was not ours to wait for; it goes now, and so do we: the
+    // parent takes the command's status from the report.
+    kill(0, SIGKILL);
+    _exit(127);
 }
 
 pid_t repro_check_spawn(

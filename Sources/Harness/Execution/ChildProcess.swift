@@ -60,14 +60,15 @@ public final class ChildRegistry: Sendable {
 
     public var isStopping: Bool { state.withLock { $0.stopping } }
 
-    /// Sends SIGTERM to every child's process group (the builder and whatever it started),
-    /// and makes later spawns die at once.
+    /// Asks every child's supervisor to stop its process group (the builder and whatever it
+    /// started), and makes later spawns stop at once. The supervisor, not the group, gets the
+    /// signal: it stops the group in the order that lets shells clean up (see `CChildSpawn`).
     public func stopAll() {
         let pids = state.withLock { state -> Set<pid_t> in
             state.stopping = true
             return state.pids
         }
-        for pid in pids { kill(-pid, SIGTERM) }
+        for pid in pids { kill(pid, SIGTERM) }
     }
 }
 
@@ -76,9 +77,10 @@ public enum ChildProcess {
     static let stderrTailLimit = 4096
     /// How long a stopped build may take to exit after SIGTERM before its group gets SIGKILL.
     static let stopGraceSeconds: UInt32 = 10
-    /// After a timeout's SIGKILL, how long to keep reading what the group already wrote; a
-    /// descendant that left the group may hold the pipes open forever.
-    static let drainAfterKillMilliseconds: Int32 = 5_000
+    /// After a timeout, how long to keep reading while the supervisor stops the group (SIGINT,
+    /// SIGTERM, then SIGKILL after its grace); a descendant that left the group may hold the
+    /// pipes open forever.
+    static let drainAfterTimeoutMilliseconds: Int32 = (2 + Int32(stopGraceSeconds)) * 1000 + 5_000
 
     /// Runs `argv` with exactly `environment`, in `workingDirectory`, stdin from /dev/null,
     /// streaming stdout into `sink` as it arrives. Blocks the calling thread, which must outlive
@@ -125,7 +127,7 @@ public enum ChildProcess {
             for fd in [outPipe[0], errPipe[0], reportPipe[0]] { close(fd) }
             throw ChildProcessError.spawnFailed(executable: argv[0], errno: forkError)
         }
-        if !registry.add(pid) { kill(-pid, SIGTERM) }
+        if !registry.add(pid) { kill(pid, SIGTERM) }
         defer { registry.remove(pid) }
 
         let deadline = timeoutSeconds.map { started.uptimeNanoseconds + UInt64(max($0, 0)) * 1_000_000_000 }
@@ -140,10 +142,15 @@ public enum ChildProcess {
             let now = DispatchTime.now().uptimeNanoseconds
             if let deadline, !timedOut, now >= deadline {
                 timedOut = true
-                kill(-pid, SIGKILL)
-                drainDeadline = now + UInt64(drainAfterKillMilliseconds) * 1_000_000
+                // Through the supervisor, so the build can stop what it started outside its
+                // group (fakeroot's daemon) before the supervisor's SIGKILL.
+                kill(pid, SIGTERM)
+                drainDeadline = now + UInt64(drainAfterTimeoutMilliseconds) * 1_000_000
             }
-            if let drainDeadline, now >= drainDeadline { break }
+            if let drainDeadline, now >= drainDeadline {
+                kill(-pid, SIGKILL)
+                break
+            }
             let limit = (drainDeadline ?? (timedOut ? nil : deadline)).map { Int32(clamping: ($0 - min($0, now)) / 1_000_000 + 1) } ?? -1
             let ready = poll(&fds, nfds_t(fds.count), limit)
             if ready < 0 {
@@ -190,10 +197,13 @@ public enum ChildProcess {
         if let failed = reports.first(where: { $0.kind == Int32(REPRO_CHECK_REPORT_SPAWN_FAILED.rawValue) }) {
             throw ChildProcessError.spawnFailed(executable: argv[0], errno: failed.error)
         }
-        // The supervisor is a fork of this (large) process, so its own peak RSS would hide the
-        // command's: use the command's usage as the supervisor saw it, when it lived to say.
+        // The supervisor ends by killing what is left of the group, itself included, so the
+        // command's status comes from its report; so does its usage, since the supervisor is a
+        // fork of this (large) process and its own peak RSS would hide the command's. Without
+        // a report (the supervisor was killed first) its own status and usage are all there is.
         if let finished = reports.first(where: { $0.kind == Int32(REPRO_CHECK_REPORT_FINISHED.rawValue) }) {
             usage = finished.usage
+            status = finished.status
         }
         if let sinkError { throw sinkError }
         if tail.count > stderrTailLimit { tail.removeFirst(tail.count - stderrTailLimit) }
