@@ -143,19 +143,35 @@ static void run_supervisor(
     int status = 0;
     struct rusage usage;
     memset(&usage, 0, sizeof usage);
-    while (wait4(command, &status, 0, &usage) < 0) {
-        if (errno != EINTR) _exit(127);
+    // As a subreaper this process inherits orphans (fakeroot's faked daemon among them) and
+    // must reap them all, or their zombies would stay "alive" to whoever waits for them.
+    for (;;) {
+        int reaped_status = 0;
+        struct rusage reaped_usage;
+        pid_t reaped = wait4(-1, &reaped_status, 0, &reaped_usage);
+        if (reaped == command) {
+            status = reaped_status;
+            usage = reaped_usage;
+            break;
+        }
+        if (reaped < 0 && errno != EINTR) _exit(127);
     }
     write_report(report_fd, REPRO_CHECK_REPORT_FINISHED, 0, status, &usage);
     // What the command left running in its group (a background job, a shell still running its
     // trap) is stopped the same way and reaped, so a trap can stop its daemon. Daemons that
     // made their own session (disorderfs, faked) are not in the group and are left alone.
     pid_t group = getpid();
-    int leftover = 0;
-    while (waitpid(-group, &leftover, WNOHANG) > 0) {}
-    if (waitpid(-group, &leftover, WNOHANG) == 0) {
+    for (;;) {
+        int leftover = 0;
+        pid_t reaped = waitpid(-group, &leftover, WNOHANG);
+        if (reaped > 0) continue;
+        if (reaped < 0) {
+            if (errno == EINTR) continue;
+            break;  // ECHILD: no member of the group is left among our children
+        }
         supervisor_stop(0);
-        while (waitpid(-group, &leftover, 0) > 0 || errno == EINTR) {}
+        // Any child: a member of the group, or an orphan a member's trap is waiting to see go.
+        if (waitpid(-1, &leftover, 0) < 0 && errno != EINTR) break;
     }
     // Anything still in the group was not ours to wait for; it goes now, and so do we: the
     // parent takes the command's status from the report.

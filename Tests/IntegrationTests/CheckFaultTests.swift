@@ -62,8 +62,8 @@ struct CheckFaultTests {
         let source = fixture.root + "/shard.sqlite"
         try Self.writeRuns(source, host: "shard", count: 200)
 
-        let check = try Self.start(["check", fixture.corpus, "--builder", fixture.builder, "--db", fixture.database, "--jobs", "1", "--vary=@none,+home"])
-        #expect(Self.waitUntil { (try? ResultsDatabase.snapshot(path: fixture.database).runs().count) == 1 })
+        let check = try Background.start(["check", fixture.corpus, "--builder", fixture.builder, "--db", fixture.database, "--jobs", "1", "--vary=@none,+home"])
+        #expect(Background.waitUntil { (try? ResultsDatabase.snapshot(path: fixture.database).runs().count) == 1 })
         // Twice: the second merge adds nothing, and both run while the check is still building.
         for _ in 0..<2 {
             let merge = try CLI.run(["merge", source, "-o", fixture.database])
@@ -91,8 +91,8 @@ struct CheckFaultTests {
         try Self.writeRuns(root + "/beta.sqlite", host: "beta", count: 150)
         for attempt in 0..<3 {
             let target = root + "/merged-\(attempt).sqlite"
-            let first = try Self.start(["merge", root + "/alpha.sqlite", "-o", target])
-            let second = try Self.start(["merge", root + "/beta.sqlite", "-o", target])
+            let first = try Background.start(["merge", root + "/alpha.sqlite", "-o", target])
+            let second = try Background.start(["merge", root + "/beta.sqlite", "-o", target])
             first.waitUntilExit()
             second.waitUntilExit()
             #expect(first.terminationStatus == 0 && second.terminationStatus == 0)
@@ -123,9 +123,12 @@ struct CheckFaultTests {
         #expect(try CLI.run(["report", "--db", fixture.database, "--out", fixture.root + "/r1"]).status == 0)
         #expect(Self.fingerprint(fixture.database) == finished)
 
-        // Killed mid-run: its -wal and -shm stay behind.
-        let check = try Self.start(["check", fixture.corpus, "--builder", fixture.builder, "--db", fixture.database, "--jobs", "1", "--vary=@none,+home"])
-        #expect(Self.waitUntil { (try? ResultsDatabase.snapshot(path: fixture.database).runs().count) == 2 })
+        // Killed mid-run: its -wal and -shm stay behind (and its work folder, inside the fixture).
+        try FileManager.default.createDirectory(atPath: fixture.root + "/tmp", withIntermediateDirectories: true)
+        let check = try Background.start(
+            ["check", fixture.corpus, "--builder", fixture.builder, "--db", fixture.database, "--jobs", "1", "--vary=@none,+home"],
+            environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": fixture.root + "/tmp"]) { $1 })
+        #expect(Background.waitUntil { (try? ResultsDatabase.snapshot(path: fixture.database).runs().count) == 2 })
         kill(check.processIdentifier, SIGKILL)
         check.waitUntilExit()
         let killed = Self.fingerprint(fixture.database)
@@ -140,7 +143,7 @@ struct CheckFaultTests {
         let newer = fixture.root + "/newer.sqlite"
         let database = try ResultsDatabase(path: newer)
         try database.close()
-        let sqlite = try Self.start(["/usr/bin/env", "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"insert into grdb_migrations values ('v99')\"); c.commit(); c.close()", newer], executable: "/usr/bin/env")
+        let sqlite = try Background.start(["/usr/bin/env", "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"insert into grdb_migrations values ('v99')\"); c.commit(); c.close()", newer], executable: "/usr/bin/env")
         sqlite.waitUntilExit()
         let before = Self.fingerprint(newer)
         #expect(before[1] == "absent" && before[2] == "absent")
@@ -195,7 +198,7 @@ struct CheckFaultTests {
         }
 
         func start(_ extra: [String] = []) throws -> Process {
-            try CheckFaultTests.start(
+            try Background.start(
                 ["check", corpus, "--db", database, "--jobs", "2", "--vary=@none,+fileordering"] + extra,
                 environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { $1 })
         }
@@ -240,7 +243,7 @@ struct CheckFaultTests {
         defer { fixture.remove() }
         let before = Self.conventionFolders()
         let check = try fixture.start()
-        #expect(Self.waitUntil(seconds: 60) { !fixture.sleepers.isEmpty && !fixture.mounts.isEmpty })
+        #expect(Background.waitUntil(seconds: 60) { !fixture.sleepers.isEmpty && !fixture.mounts.isEmpty })
         kill(check.processIdentifier, signal)
         check.waitUntilExit()
         #expect(check.terminationStatus == 130)
@@ -257,18 +260,18 @@ struct CheckFaultTests {
         defer { fixture.remove() }
         let before = Self.conventionFolders()
         let check = try fixture.start()
-        #expect(Self.waitUntil(seconds: 60) { !fixture.sleepers.isEmpty && !fixture.mounts.isEmpty })
+        #expect(Background.waitUntil(seconds: 60) { !fixture.sleepers.isEmpty && !fixture.mounts.isEmpty })
         kill(check.processIdentifier, SIGKILL)
         check.waitUntilExit()
         // The supervisors get SIGTERM from the kernel and stop their groups.
-        #expect(Self.waitUntil(seconds: 20) { fixture.sleepers.isEmpty })
+        #expect(Background.waitUntil(seconds: 20) { fixture.sleepers.isEmpty })
         #expect(!fixture.mounts.isEmpty && !fixture.leftovers.isEmpty, "a killed run cannot clean up after itself")
 
         // The next run, even of another corpus, sweeps what the dead one left.
         let planted = try PlantedCorpus(label: "killed-next")
         defer { planted.remove() }
         try planted.addSpec("plain", plant: "none")
-        let next = try Self.start(
+        let next = try Background.start(
             ["check", planted.corpus, "--builder", planted.builder, "--db", planted.database, "--vary=@none,+home"],
             environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": fixture.temporary]) { $1 })
         next.waitUntilExit()
@@ -280,27 +283,6 @@ struct CheckFaultTests {
     }
 
     // MARK: Helpers
-
-    static func start(_ arguments: [String], executable: String = CLI.binary, environment: [String: String]? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = executable == CLI.binary ? arguments : Array(arguments.dropFirst())
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
-    static func waitUntil(seconds: Double = 30, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
 
     /// Live (non-zombie) processes whose command line contains `text`.
     static func processes(containing text: String) -> [pid_t] {
