@@ -28,6 +28,9 @@ struct BuildCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let repoTag, let problem = ImageReference.problem(withTagged: repoTag) {
+            throw SpecError.badReference(file: nil, key: "--repo-tag", value: repoTag, problem: problem)
+        }
         if let confPath = nixpkgsConf {
             let conf = try NixpkgsConf.decode(try readFile(confPath), file: confPath)
             try stream(try conf.plan(repoTagOverride: repoTag, file: confPath))

@@ -41,11 +41,21 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("keep-artifacts"), help: "Keep every build's archive under DIR/<spec>/<role>.tar.")
     var keepArtifacts: String?
 
-    @Flag(name: .customLong("fail-on-slowdown"), help: "Fail when a build is over 1.25x its median of the last 5 runs.")
+    @Flag(
+        name: .customLong("fail-on-slowdown"),
+        help: "Fail when a control build is beyond its median of the last 10 runs on this host by over 1.25x, 500 ms and 3 scaled MADs.")
     var failOnSlowdown = false
 
     @Option(name: .customLong("timeout"), help: "Seconds one build may run before its process group is killed (the spec then records a timeout).")
     var timeout: Int = 1800
+
+    @Flag(name: .customLong("require-all-variations"), help: "Fail when a variation cannot be applied here (not root, tool missing).")
+    var requireAllVariations = false
+
+    @Option(
+        name: .customLong("run-group"),
+        help: "Runs sharing an ID (the shards of one CI run) are one run in reports. Default: $GITHUB_RUN_ID when set.")
+    var runGroup: String?
 
     @Option(name: .customLong("builder"), help: .hidden)
     var builder: String?
@@ -73,7 +83,8 @@ struct CheckCommand: ParsableCommand {
             keepArtifacts: keepArtifacts.map { SpecDiscoveryPath.absolute($0) }, failOnSlowdown: failOnSlowdown,
             timeoutSeconds: timeout, builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? Self.runningExecutable(),
             toolVersion: ToolVersion.string, gitCommit: Self.gitCommit(), host: HostFacts.gethostname(),
-            optionsJSON: optionsJSON(selection: selection))
+            optionsJSON: optionsJSON(selection: selection), runGroup: effectiveRunGroup,
+            requireAllVariations: requireAllVariations)
         let registry = ChildRegistry()
         let runner = CheckRunner(options: options, registry: registry)
 
@@ -93,23 +104,31 @@ struct CheckCommand: ParsableCommand {
         let report = try runner.run(summaries: summaries, startedAt: Date().timeIntervalSince1970) { display.show($0) }
         display.done()
 
-        if let junit { try Self.writeReplacing(JUnitReport.render(report.results, runInfo: report.runInfo), to: junit) }
-        if let json {
-            try Self.writeReplacing(try JSONSummary.render(report.results, runInfo: report.runInfo, runID: report.runID), to: json)
-        }
+        let base = FileManager.default.currentDirectoryPath
+        if let junit { try Self.writeReplacing(JUnitReport.render(report, relativeTo: base), to: junit) }
+        if let json { try Self.writeReplacing(try JSONSummary.render(report), to: json) }
         for slowdown in report.slowdowns {
             FileHandleStderr.write(
                 "slowdown: \(slowdown.specName) took \(slowdown.wallMilliseconds) ms, "
-                    + String(format: "%.2f", slowdown.ratio) + "× its median of \(Int(slowdown.medianMilliseconds)) ms\n")
+                    + String(format: "%.2f", slowdown.ratio) + "× its median of \(Int(slowdown.medianMilliseconds)) ms "
+                    + "(threshold \(Int(slowdown.thresholdMilliseconds)) ms, MAD \(Int(slowdown.madMilliseconds)) ms)\n")
+        }
+        if ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] == "true" {
+            for line in GitHubAnnotations.errors(report, relativeTo: base) { print(line) }
         }
         if report.interrupted {
             FileHandleStderr.write("repro-check: interrupted; run \(report.runID) is marked interrupted in \(database)\n")
             throw ExitCode(130)
         }
-        let failed = report.results.filter { !$0.passed }.count
-        FileHandleStderr.write(
-            "\(report.results.count - failed) of \(report.results.count) specs passed (run \(report.runID), \(database))\n")
-        if !report.passed || (failOnSlowdown && !report.slowdowns.isEmpty) { throw ExitCode(1) }
+        FileHandleStderr.write("\(report.summaryLine) (run \(report.runID), \(database))\n")
+        if !report.passed { throw ExitCode(1) }
+    }
+
+    /// `--run-group`, else the CI run's id, so the shards of one workflow run share a group.
+    private var effectiveRunGroup: String? {
+        if let runGroup, !runGroup.isEmpty { return runGroup }
+        let environment = ProcessInfo.processInfo.environment
+        return environment["GITHUB_RUN_ID"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     private func optionsJSON(selection: VariationSelection) -> String {
@@ -117,6 +136,7 @@ struct CheckCommand: ParsableCommand {
             "specs": specs, "vary": vary, "variations": selection.sortedNames.map(\.rawValue), "jobs": jobs,
             "shard": shard ?? NSNull(), "keepArtifacts": keepArtifacts ?? NSNull(), "failOnSlowdown": failOnSlowdown,
             "timeout": timeout,
+            "requireAllVariations": requireAllVariations, "runGroup": effectiveRunGroup ?? NSNull(),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
@@ -151,7 +171,7 @@ struct CheckCommand: ParsableCommand {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
         } catch {
-            throw UsageError("\(path): cannot be written: \(error.localizedDescription)")
+            throw UsageError("\(path): cannot be written: \(SystemErrorText.reason(error))")
         }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -195,7 +215,7 @@ final class CheckProgress: Sendable {
         if result.outcome.rawValue != result.expectation.rawValue && !result.outcome.isError {
             text += " (expected \(result.expectation.rawValue))"
         }
-        if !result.culprits.isEmpty { text += "; culprits: \(result.culprits.joined(separator: ", "))" }
+        if let culprit = result.culprit { text += "; culprit: \(culprit.summary)" }
         if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
         if result.outcome.isError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
         if result.explanation.contains("Digest drift") { text += "; digest drift" }

@@ -32,15 +32,15 @@ struct DiffCommand: ParsableCommand {
             differences = try ArchiveDiff.compare(control: control, experiment: experiment, limit: limit)
         } catch {
             // An unreadable or damaged input is a usage problem, not a finding about the builds.
-            Main.fail("\(error)", code: 2)
+            Main.fail(SystemErrorText.message(error), code: 2)
         }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let data = try encoder.encode(differences)
-            print(String(decoding: data, as: UTF8.self))
+            try StandardOutput.write(Array(data) + [0x0A])
         } else {
-            print(ArchiveDiff.explain(differences), terminator: "")
+            try StandardOutput.write(Array(ArchiveDiff.explain(differences).utf8))
         }
         if !differences.isEmpty { throw ExitCode(1) }
     }

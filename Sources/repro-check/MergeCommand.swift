@@ -19,6 +19,6 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         let summary = try ResultsDatabase.merge(sources, into: output)
-        print("\(output): \(summary.runsCopied) runs merged, \(summary.duplicateRunsSkipped) duplicates skipped")
+        try StandardOutput.print("\(output): \(summary.runsCopied) runs merged, \(summary.duplicateRunsSkipped) duplicates skipped")
     }
 }

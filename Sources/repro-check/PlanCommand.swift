@@ -45,29 +45,31 @@ struct PlanCommand: AsyncParsableCommand {
             return
         }
         let json = JSONValue.array(layers.map { .array($0.map(JSONValue.string)) })
-        FileHandle.standardOutput.write(Data(PythonJSON.dumps(json, indent: 2) + [0x0A]))
+        try StandardOutput.write(PythonJSON.dumps(json, indent: 2) + [0x0A])
     }
 
     private func planGraph(_ path: String) throws -> [[String]] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw SpecError.unreadable(file: path, reason: (error as NSError).localizedDescription)
-        }
-        let graph = try ReferenceGraph(json: data)
+        let graph = try ReferenceGraph.load(path: path)
         let strategy: LayeringStrategy
         switch layering {
         case "popularity": strategy = .popularity
         case "auto": strategy = .auto
         default:
+            let contents: InputFile.Contents
             do {
-                strategy = .pipeline(try LayeringPipeline(json: try Data(contentsOf: URL(fileURLWithPath: layering))))
-            } catch let error as LayeringError {
-                throw error
+                contents = try InputFile.read(layering, role: "layering pipeline", limit: InputFile.specLimit)
             } catch {
-                throw UsageError("--layering must be popularity, auto or a readable pipeline JSON file; cannot read \(layering)")
+                throw UsageError("--layering must be popularity, auto or a readable pipeline JSON file; \(error)")
+            }
+            do {
+                strategy = .pipeline(try LayeringPipeline(json: Data(contents.bytes)))
+            } catch {
+                throw SpecError.layering(file: layering, error)
             }
         }
         let budget = try LayerBudget.storeLayers(maxLayers: maxLayers)
-        return try planLayers(graph: graph, roots: graph.roots, strategy: strategy, budget: budget)
+        do { return try planLayers(graph: graph, roots: graph.roots, strategy: strategy, budget: budget) } catch {
+            throw SpecError.layering(file: path, error)
+        }
     }
 }

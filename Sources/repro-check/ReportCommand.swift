@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
         try ReportWriter.write(database: results, outDirectory: out)
-        print("\(out)/\(ReportWriter.htmlFileName)")
-        print("\(out)/\(ReportWriter.markdownFileName)")
+        try StandardOutput.print("\(out)/\(ReportWriter.htmlFileName)")
+        try StandardOutput.print("\(out)/\(ReportWriter.markdownFileName)")
     }
 }

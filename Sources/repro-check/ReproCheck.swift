@@ -21,7 +21,8 @@ enum ToolVersion {
 @main
 enum Main {
     static func main() async {
-        // A closed stdout must surface as EPIPE with a message, not kill the process silently.
+        // A closed stdout surfaces as EPIPE, so work directories and temporary outputs are
+        // cleaned up on the way out; then the exit is as quiet as `cat`'s (see closedStdout).
         signal(SIGPIPE, SIG_IGN)
         do {
             var command = try ReproCheck.parseAsRoot(Array(Self.arguments().dropFirst()))
@@ -30,10 +31,14 @@ enum Main {
             } else {
                 try command.run()
             }
+        } catch where StandardOutput.isClosed(error) {
+            // `repro-check … | head`: the reader has what it wanted. Say nothing and exit as a
+            // shell reports a process killed by SIGPIPE (128 + 13), as `cat` would.
+            exit(141)
         } catch where isInputError(error) {
             fail("\(error)", code: 2)
         } catch where isDomainError(error) {
-            fail("\(error)", code: 1)
+            fail(SystemErrorText.message(error), code: 1)
         } catch {
             let code = ReproCheck.exitCode(for: error)
             if code == .success {
@@ -85,6 +90,38 @@ enum Main {
 struct UsageError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The one writer of stdout, used by every command (the archive goes through a
+/// `FileDescriptorSink` labelled `stdout`, which fails the same way).
+enum StandardOutput {
+    /// Thrown when the reader of stdout has gone away (EPIPE).
+    struct Closed: Error {}
+
+    static func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { raw in
+                raw.baseAddress.map { Glibc.write(1, $0 + offset, raw.count - offset) } ?? 0
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { throw Closed() }
+                throw IOError.write("stdout", errno: errno)
+            }
+            offset += count
+        }
+    }
+
+    static func print(_ line: String) throws {
+        try write(Array((line + "\n").utf8))
+    }
+
+    static func isClosed(_ error: any Error) -> Bool {
+        if error is Closed { return true }
+        if let error = error as? IOError, case .write("stdout", EPIPE) = error { return true }
+        return false
+    }
 }
 
 enum FileHandleStderr {

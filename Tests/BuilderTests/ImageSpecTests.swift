@@ -177,6 +177,97 @@ struct ImageSpecTests {
         #expect(failure(#"{"name": null}"#) == #"/specs/demo/spec.json: key "name" must be a string, found null"#)
     }
 
+    @Test("refuses a duplicate key at any depth, naming the key and the file")
+    func duplicateKeys() {
+        #expect(failure(#"{"name": "a", "name": "b"}"#) == #"/specs/demo/spec.json: invalid JSON at line 1, column 15: duplicate key "name""#)
+        #expect(failure(#"{"name": "a", "config": {"Env": [], "Labels": {"x": "1", "x": "2"}, "Cmd": []}}"#)?
+            .hasSuffix(#"duplicate key "x" in config.Labels"#) == true)
+    }
+
+    @Test(
+        "refuses NaN, infinities and numbers beyond a double in config, naming the key path",
+        arguments: [
+            (#"{"Labels": {"x": NaN}}"#, "config.Labels.x"),
+            (#"{"Cmd": ["sh", 1e400]}"#, "config.Cmd[1]"),
+            (#"{"Healthcheck": {"Interval": -Infinity}}"#, "config.Healthcheck.Interval"),
+        ]
+    )
+    func nonFiniteConfig(config: String, path: String) {
+        #expect(failure(#"{"name": "a", "config": \#(config)}"#)
+            == "/specs/demo/spec.json: \(path) is NaN or infinite (a number beyond 1.8e308 counts), which an image config cannot hold")
+    }
+
+    @Test("keeps large but finite numbers in config")
+    func finiteConfig() throws {
+        let spec = try decode(#"{"name": "a", "config": {"Labels": {"x": 1e300}, "StopTimeout": 123456789012345678901234567890}}"#)
+        #expect(spec.config["Labels"] != nil)
+    }
+
+    @Test(
+        "refuses a name or tag that is not a valid image reference, saying what is wrong",
+        arguments: [
+            (#""name": "my image""#, #"key name "my image" is not a valid image reference: the repository name may not contain spaces"#),
+            (#""name": "a..b""#, #"key name "a..b" is not a valid image reference: the separator ".." is not allowed in a repository name (use one '.', '_', '__' or dashes)"#),
+            (#""name": "-app""#, #"key name "-app" is not a valid image reference: a repository path component must start and end with a lowercase letter or digit ("-app")"#),
+            (#""name": "app", "tag": "with/bad chars""#, #"key tag "with/bad chars" is not a valid image reference: the tag may not contain '/' (only letters, digits, '_', '.' and '-')"#),
+            (#""name": "app", "tag": ".hidden""#, #"key tag ".hidden" is not a valid image reference: the tag must start with a letter, digit or underscore"#),
+        ]
+    )
+    func badReference(entry: String, message: String) {
+        #expect(failure("{\(entry)}") == "/specs/demo/spec.json: " + message)
+    }
+
+    @Test("accepts a mixed-case name (the repo tag lowercases it) and a registry host with a port")
+    func goodReference() throws {
+        #expect(try decode(#"{"name": "Hello-World", "tag": "v1.2_rc-3"}"#).name == "Hello-World")
+        #expect(try decode(#"{"name": "registry.example.com:5000/team/app__x"}"#).tag == nil)
+    }
+
+    @Test(
+        "validates repo tags by the Docker reference grammar",
+        arguments: [
+            ("app:latest", nil),
+            ("localhost:5000/a/b-c__d.e:1.0", nil),
+            ("Registry.Example.com/app:x", nil),
+            ("app", "it has no tag (expected name:tag)"),
+            ("my image:with/bad chars", "an image reference may not contain spaces"),
+            ("App:1", "the repository name must be lowercase"),
+            ("app:" + String(repeating: "t", count: 129), "the tag is longer than 128 characters"),
+            ("host:port/app:1", "the registry port in \"host:port\" is not a number"),
+            ("app:", "the tag is empty"),
+            ("a/b@sha256:00:1", "an image reference may not contain '@'"),
+        ] as [(String, String?)]
+    )
+    func referenceGrammar(reference: String, problem: String?) {
+        #expect(ImageReference.problem(withTagged: reference) == problem)
+    }
+
+    @Test("resolves relative paths against another folder when the spec came through a pipe")
+    func relativeToPipe() throws {
+        let spec = try ImageSpec.decode(Array(#"{"name": "a", "store": "s", "graph": "g.json"}"#.utf8), file: "/dev/fd/63", relativeTo: ".")
+        #expect(spec.store == "./s")
+        #expect(spec.graph == "./g.json")
+    }
+
+    @Test(
+        "refuses in a nixpkgs conf what it refuses in a spec: duplicate keys, non-finite config numbers, a bad repo_tag",
+        arguments: [
+            (#""repo_tag": "my image:with/bad chars""#, #"conf.json: key repo_tag "my image:with/bad chars" is not a valid image reference: an image reference may not contain spaces"#),
+            (#""repo_tag": "a:b", "config": {"Labels": {"x": Infinity}}"#, "conf.json: config.Labels.x is NaN or infinite (a number beyond 1.8e308 counts), which an image config cannot hold"),
+            (#""repo_tag": "a:b", "uid": 0"#, #"conf.json: invalid JSON at line 1, column 277: duplicate key "uid""#),
+        ]
+    )
+    func confRefusals(extra: String, message: String) {
+        let conf = #"{"architecture": "amd64", "created": "1970-01-01T00:00:01Z", "mtime": "1970-01-01T00:00:01Z", "uid": 0, "gid": 0, "uname": "root", "gname": "root", "store_dir": "/nix/store", "from_image": null, "store_layers": [], "customisation_layer": "c", "#
+        let object = extra.contains("config") ? conf + extra + "}" : conf + #""config": {}, "# + extra + "}"
+        do {
+            _ = try NixpkgsConf.decode(Array(object.utf8), file: "conf.json")
+            Issue.record("accepted \(extra)")
+        } catch {
+            #expect("\(error)" == message)
+        }
+    }
+
     @Test("rejects maxLayers below 2")
     func maxLayersMinimum() throws {
         for value in ["1", "0", "-3", #""1""#] {

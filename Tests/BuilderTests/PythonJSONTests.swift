@@ -102,6 +102,23 @@ struct PythonJSONTests {
         #expect(object["x"] == .object(JSONObject([("z", true)])))
     }
 
+    @Test("refuses a duplicate key when asked, naming it and the object that holds it")
+    func refusesDuplicateKeys() {
+        func message(_ json: String) -> String? {
+            do {
+                _ = try JSONParser.parse(json, duplicateKeys: .refuse)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(message(#"{"a": 1, "a": 2}"#) == #"invalid JSON at line 1, column 10: duplicate key "a""#)
+        #expect(message("{\"config\": {\"Labels\": {\"x\": \"1\",\n \"x\": \"2\"}}}")
+            == #"invalid JSON at line 2, column 2: duplicate key "x" in config.Labels"#)
+        #expect(message(#"{"steps": [{}, {"k": 1, "k": 1}]}"#)?.hasSuffix(#"duplicate key "k" in steps[1]"#) == true)
+        #expect(message(#"{"a": {"b": 1}, "b": {"a": 1}, "c": [{"a": 1}, {"a": 2}]}"#) == nil)
+    }
+
     @Test("decodes escapes and surrogate pairs back to the same scalars")
     func escapesRoundTrip() throws {
         let parsed = try JSONParser.parse(#""\u00e9\u65e5\ud83d\ude00\/\"\\\b\f\n\r\t""#)

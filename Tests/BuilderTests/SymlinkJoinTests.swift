@@ -37,6 +37,38 @@ struct SymlinkJoinTests {
         #expect(try FileSystem.sortedEntries(Array((root + "/bin").utf8)).map { String(decoding: $0, as: UTF8.self) } == ["hello", "tool", "tool-alias"])
     }
 
+    /// The kernel caps a symlink's target at PATH_MAX, so the image paths stay below it; the
+    /// host store and the root sit under a 2,000-byte prefix, so their paths do not.
+    @Test("merges two contents 1,100 directories deep whose host paths exceed PATH_MAX")
+    func mergesDeepTrees() throws {
+        let base = try FixtureStore.temporaryDirectory("join-deep")
+        defer { StoreWalkTests.removeDeep(base) }
+        let prefix = base + String(repeating: "/" + String(repeating: "x", count: 250), count: 8)
+        let binding = StoreBinding(imageDirectory: "/nix/store", hostDirectory: prefix + "/store")
+        let contents = ["1", "2"].map { seed in
+            let name = TestStore.hash(Character(seed)) + "-deep-\(seed)"
+            return StorePathMapping(hostPath: binding.hostDirectory + "/" + name, imagePath: "/nix/store/" + name)
+        }
+        for content in contents {
+            try FileManager.default.createDirectory(atPath: content.hostPath, withIntermediateDirectories: true)
+            try StoreWalkTests.makeDeepTree(content.hostPath, depth: 1100, content: content.imagePath)
+        }
+        let root = prefix + "/root"
+
+        let warnings = try SymlinkJoin(contents: contents, store: binding).stage(into: root)
+
+        let deepest = Array(repeating: "d", count: 1100).joined(separator: "/") + "/file"
+        #expect(warnings == [SymlinkJoin.Warning(path: deepest, kept: contents[0].imagePath, ignored: contents[1].imagePath)])
+        var directories = 0
+        var links: [String: String] = [:]
+        try StoreWalk.forEach(root: Array(root.utf8), order: .bytewise) { entry in
+            if entry.status.isDirectory { directories += 1 }
+            if entry.status.isSymlink { links[String(decoding: entry.relative, as: UTF8.self)] = String(decoding: try entry.readLink(), as: UTF8.self) }
+        }
+        #expect(directories == 1101)
+        #expect(links == [deepest: contents[0].imagePath + "/" + deepest])
+    }
+
     @Test("keeps the first file on a file clash and returns a warning naming both store paths")
     func fileClashFirstWins() throws {
         let store = try TestStore("join-clash")

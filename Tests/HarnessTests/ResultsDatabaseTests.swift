@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Results database")
 struct ResultsDatabaseTests {
-    static let allMigrations = ["v1", "v2-spec-path-keys"]
+    static let allMigrations = ["v1", "run-group-and-culprit-verdict", "v2-spec-path-keys"]
 
     @Test("migrates an in-memory database through every migration, with every table")
     func migratesInMemory() throws {

@@ -38,10 +38,10 @@ struct ResultsRegressionsTests {
         #expect(none.isEmpty)
     }
 
-    @Test("a control build slower than 1.25 times the median of the previous five runs on its host is flagged")
-    func slowdown() throws {
+    @Test("with the ratio alone, a build over 1.25 times the median of earlier runs on its host is flagged")
+    func slowdownByRatio() throws {
         let database = try ResultsDatabase.inMemory()
-        // Oldest run is outside the five-run window; if it counted, the median would shift.
+        // Oldest run is outside a five-run window; if it counted, the median would shift.
         let walls = [10, 100, 110, 90, 105, 95]
         for (offset, wall) in walls.enumerated() {
             let run = try database.beginRun(ResultFixtures.run(startedAt: Double(1000 + offset)))
@@ -61,7 +61,8 @@ struct ResultsRegressionsTests {
         let newer = try database.beginRun(ResultFixtures.run(startedAt: 2002))
         try database.record(ResultFixtures.reproducible("new-spec", wall: 900), runID: newer)  // one earlier run only
 
-        let slowdowns = try database.slowdowns()
+        let ratioOnly = SlowdownPolicy(ratio: 1.25, marginMilliseconds: 0, spreadFactor: 0, window: 5, minimumHistory: 3)
+        let slowdowns = try database.slowdowns(ratioOnly)
         #expect(slowdowns.map(\.specName) == ["slow"])
         let slow = try #require(slowdowns.first)
         #expect(slow.runID == latest)
@@ -70,6 +71,59 @@ struct ResultsRegressionsTests {
         #expect(slow.comparedRunIDs.count == 5)
         #expect(!slow.comparedRunIDs.contains(other))
         #expect(abs(slow.ratio - 1.3) < 1e-9)
+        #expect(try database.slowdowns().isEmpty, "30 ms over a 100 ms median is inside the standard 500 ms margin")
+    }
+
+    /// Records one run per wall time for `spec` on `host`, oldest first; returns the run ids.
+    @discardableResult
+    private func history(_ database: ResultsDatabase, _ spec: String, _ walls: [Int], host: String = "alpha", from start: Double)
+        throws -> [Int64]
+    {
+        try walls.enumerated().map { offset, wall in
+            let run = try database.beginRun(ResultFixtures.run(host: host, startedAt: start + Double(offset)))
+            try database.record(ResultFixtures.reproducible(spec, wall: wall), runID: run)
+            return run
+        }
+    }
+
+    @Test("a build beyond the ratio but inside the margin or the recent spread is not flagged; beyond all three it is")
+    func slowdownNoiseModel() throws {
+        let database = try ResultsDatabase.inMemory()
+        // Tight history, big jump: beyond ratio, margin and spread.
+        try history(database, "jumped", [2000, 2050, 1980, 2020, 2000, 6000], from: 0)
+        // Beyond 1.25× but only 300 ms over: jitter of a small build on a busy machine.
+        try history(database, "jittery-small", [1000, 1010, 990, 1000, 1300], from: 100)
+        // Over ratio and margin, but the host's recent runs scatter by seconds.
+        try history(database, "scattered", [2000, 6000, 1500, 7000, 3000, 9000], from: 200)
+        let flagged = try database.slowdowns()
+        #expect(flagged.map(\.specName) == ["jumped"])
+        let jumped = try #require(flagged.first)
+        #expect(jumped.medianMilliseconds == 2000 && jumped.madMilliseconds == 20)
+        #expect(jumped.thresholdMilliseconds == 2500, "the 500 ms margin is the largest of the three here")
+        let policy = SlowdownPolicy.standard
+        let spreadBound: Double = 3000 + 3 * 1.4826 * 1500
+        #expect(policy.threshold(median: 3000, mad: 1500) == spreadBound)
+    }
+
+    @Test("the shards of one run group are one point of history")
+    func slowdownCountsRunGroups() throws {
+        let database = try ResultsDatabase.inMemory()
+        // Three nights, each a group of two runs (a shard and its retry) that both built the spec.
+        for night in 0..<3 {
+            for attempt in 0..<2 {
+                var info = ResultFixtures.run(startedAt: Double(night * 100 + attempt))
+                info.runGroup = "night-\(night)"
+                let run = try database.beginRun(info)
+                try database.record(ResultFixtures.reproducible("spec", wall: 1000), runID: run)
+            }
+        }
+        var info = ResultFixtures.run(startedAt: 1000)
+        info.runGroup = "night-3"
+        let run = try database.beginRun(info)
+        try database.record(ResultFixtures.reproducible("spec", wall: 9000), runID: run)
+        #expect(try database.slowdowns().map(\.comparedRunIDs.count) == [3])
+        let stored = try #require(try database.run(id: run))
+        #expect(stored.info.runGroup == "night-3")
     }
 
     @Test("the median of an even number of runs averages the middle two")

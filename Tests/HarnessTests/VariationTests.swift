@@ -98,6 +98,60 @@ struct VariationTests {
     }
 }
 
+extension VariationTests {
+    @Test("domain_host sets the NIS domain name too, in the same new UTS namespace, and records both")
+    func domainHostSetsDomainName() throws {
+        let planner = BuildEnvironmentPlanner(host: Self.root, selection: .all, builder: "/b", workRoot: "/w")
+        let plan = planner.plan(role: .bisect("domain_host"), varied: [.domainHost], specPath: "/c/s/spec.json", slot: "0")
+        let unshare = try #require(plan.argv.firstIndex(of: "/usr/bin/unshare"))
+        #expect(plan.argv[unshare + 1] == "--uts")
+        #expect(plan.argv.contains("/usr/bin/hostname") && plan.argv.contains("reprotest-capture-host"))
+        let domainname = try #require(plan.argv.firstIndex(of: "/usr/bin/domainname"))
+        #expect(plan.argv[domainname + 1] == Variation.experimentDomainName)
+        #expect(plan.values["domain_host"] == "reprotest-capture-host, domain reprotest-capture-domain")
+        var host = Self.root
+        host.tools["domainname"] = nil
+        let without = BuildEnvironmentPlanner(host: host, selection: .all, builder: "/b", workRoot: "/w")
+        #expect(without.skipped["domain_host"] == "domainname is not installed")
+    }
+
+    @Test("build_path copies what the spec names outside its folder, at the same relative place")
+    func buildPathCopiesEscapingInputs() {
+        let planner = BuildEnvironmentPlanner(host: Self.root, selection: .all, builder: "/b", workRoot: "/w")
+        let inputs = ["/c/elsewhere/graph.json", "/c/s/store", "/c/shared/store"]
+        let plan = planner.plan(
+            role: .bisect("build_path"), varied: [.buildPath], specPath: "/c/s/loose.json", slot: "0", inputs: inputs)
+        #expect(plan.workingDirectory == "/w/0/build-path/c")
+        #expect(plan.argv.last == "/w/0/build-path/c/s/loose.json")
+        #expect(plan.steps == [
+            .copy(from: "/c/s", to: "/w/0/build-path/c/s", owner: nil),
+            .copy(from: "/c/elsewhere/graph.json", to: "/w/0/build-path/c/elsewhere/graph.json", owner: nil),
+            .copy(from: "/c/shared/store", to: "/w/0/build-path/c/shared/store", owner: nil),
+        ])
+        // Nothing outside the folder: the folder alone, as before.
+        let plain = planner.plan(role: .bisect("build_path"), varied: [.buildPath], specPath: "/c/s/loose.json", slot: "0")
+        #expect(plain.steps == [.copy(from: "/c/s", to: "/w/0/build-path/s", owner: nil)])
+        #expect(plain.argv.last == "/w/0/build-path/s/loose.json")
+    }
+
+    @Test("a spec's relative inputs are found, resolved and normalised; absolute and missing ones are left out")
+    func specInputs() throws {
+        let root = NSTemporaryDirectory() + "repro-check-inputs-\(UUID().uuidString)"
+        let fm = FileManager.default
+        defer { try? fm.removeItem(atPath: root) }
+        try fm.createDirectory(atPath: root + "/spec", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/elsewhere/store", withIntermediateDirectories: true)
+        try Data("[]".utf8).write(to: URL(fileURLWithPath: root + "/elsewhere/graph.json"))
+        let spec = root + "/spec/spec.json"
+        try Data(#"{"name": "x", "store": "../elsewhere/store", "graph": "../elsewhere/graph.json", "fromImage": "/abs/base.tar"}"#.utf8)
+            .write(to: URL(fileURLWithPath: spec))
+        let resolved = URL(fileURLWithPath: root).standardizedFileURL.path
+        #expect(SpecInputs.relativeReferences(ofSpecAt: spec) == [resolved + "/elsewhere/graph.json", resolved + "/elsewhere/store"])
+        try Data(#"{"name": "x", "graph": "missing.json"}"#.utf8).write(to: URL(fileURLWithPath: spec))
+        #expect(SpecInputs.relativeReferences(ofSpecAt: spec) == [], "the default store and the graph do not exist")
+    }
+}
+
 @Suite("Spec discovery")
 struct SpecDiscoveryTests {
     @Test("finds *.json and */spec.json sorted, and shards by index mod N")

@@ -105,15 +105,16 @@ struct BuildCommandTests {
         #expect(result.stderr.contains("conf.json: invalid JSON at line 3, column 14"), "\(result.stderr)")
     }
 
-    @Test("a closed stdout is reported as a broken pipe, not a crash")
+    @Test("a closed stdout ends the build quietly with SIGPIPE's status, not a crash")
     func closedStdout() throws {
         let fixture = try ConfFixture(label: "epipe")
         defer { fixture.remove() }
         let pipe = Pipe()
         try pipe.fileHandleForReading.close()
         let result = try CLI.run(["build", "--nixpkgs-conf", try fixture.write()], stdout: pipe.fileHandleForWriting)
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("cannot write to stdout: Broken pipe"), "\(result.stderr)")
+        // As `cat` under SIGPIPE: the reader chose to stop; nothing is said.
+        #expect(result.status == 141)
+        #expect(result.stderr == "", "\(result.stderr)")
     }
 
     @Test("a full disk fails the build and leaves no output file")

@@ -11,16 +11,27 @@ import Glibc
 struct CheckCommandTests {
     struct Planted: CustomTestStringConvertible, Sendable {
         var plant: String
-        var culprit: String
-        var testDescription: String { "\(plant) → \(culprit)" }
+        var culprit: Culprit
+        var testDescription: String { "\(plant) → \(culprit.summary)" }
+
+        init(plant: String, culprit: String) {
+            self.plant = plant
+            self.culprit = Culprit(variations: [culprit], verdict: .confirmed)
+        }
+
+        init(plant: String, culprit: Culprit) {
+            self.plant = plant
+            self.culprit = culprit
+        }
     }
 
     static let planted: [Planted] = [
         Planted(plant: "clock", culprit: "time"),
         Planted(plant: "hostname", culprit: "domain_host"),
+        Planted(plant: "domainname", culprit: "domain_host"),
         Planted(plant: "uid", culprit: "user_group"),
         Planted(plant: "cpus", culprit: "num_cpus"),
-        Planted(plant: "random", culprit: "(none: differs even without variation)"),
+        Planted(plant: "random", culprit: Culprit(variations: [], verdict: .nondeterministic)),
         Planted(plant: "path", culprit: "build_path"),
     ]
 
@@ -37,7 +48,7 @@ struct CheckCommandTests {
 
         let spec = try #require(try fixture.summary(json).specs.first)
         #expect(spec.outcome == .unreproducible)
-        #expect(spec.culprits == [`case`.culprit], "\(spec.explanation)")
+        #expect(spec.culprit == `case`.culprit, "\(spec.explanation)")
         let fields = spec.differences.filter { $0.path == "etc/value" && $0.layer?.hasPrefix("layer 1") == true }.map(\.field)
         #expect(fields.contains("content"), "\(spec.differences)")
         #expect(spec.explanation.contains("etc/value: content differs at byte"))
@@ -45,6 +56,103 @@ struct CheckCommandTests {
         let experiment = try #require(spec.builds.first { $0.role == .experiment })
         #expect(experiment.variationValues["time"]?.contains("FAKETIME=+10y") == true)
         #expect(experiment.variationValues["user_group"] == "65534:65534")
+    }
+
+    @Test("a variation that reproduces the difference once but not on a repeat is reported flaky, not blamed")
+    func flakyCulprit() throws {
+        let fixture = try PlantedCorpus(label: "flaky")
+        defer { fixture.remove() }
+        try fixture.addSpec("flaky", plant: "flaky")
+        let json = fixture.root + "/summary.json"
+        let output = try fixture.check(["--vary=@none,+home", "--json", json])
+        #expect(output.status == 1, "\(output.stderr)")
+        #expect(output.stderr.contains("culprit: flaky: home reproduced it once, not on a repeat"), "\(output.stderr)")
+        let spec = try #require(try fixture.summary(json).specs.first)
+        #expect(spec.culprit == Culprit(variations: ["home"], verdict: .flaky))
+        #expect(spec.builds.map(\.role.rawValue).contains("repeat-home"))
+    }
+
+    @Test("a negative control never reports drift, and its expected differences are one line")
+    func negativeControlNeverDrifts() throws {
+        let fixture = try PlantedCorpus(label: "negative-control")
+        defer { fixture.remove() }
+        // Unreproducible through HOME within a run (a confirmed culprit, stable controls), and
+        // its control image changes between runs through an undeclared file: drift for any
+        // other spec, but a negative control promises no stable image.
+        try fixture.addSpec("noisy", plant: "home_external", expect: "unreproducible")
+        try "first\n".write(toFile: fixture.root + "/external.txt", atomically: true, encoding: .utf8)
+        #expect(try fixture.check(["--vary=@none,+home"]).status == 0)
+        try "second\n".write(toFile: fixture.root + "/external.txt", atomically: true, encoding: .utf8)
+        let json = fixture.root + "/summary.json"
+        let second = try fixture.check(["--vary=@none,+home", "--json", json])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(!second.stderr.contains("digest drift"), "\(second.stderr)")
+        let spec = try #require(try fixture.summary(json).specs.first)
+        #expect(spec.passed && spec.drift.isEmpty)
+        #expect(spec.explanation.hasPrefix("Unreproducible, as this negative control expects: "), "\(spec.explanation)")
+        #expect(!spec.explanation.contains("\n"), "\(spec.explanation)")
+        let report = try CLI.run(["report", "--db", fixture.database, "--out", fixture.root + "/report"])
+        #expect(report.status == 0, "\(report.stderr)")
+        let markdown = try String(contentsOfFile: fixture.root + "/report/summary.md", encoding: .utf8)
+        #expect(!markdown.contains("Digest drift") && !markdown.contains("| Layer | Path |"), "\(markdown)")
+    }
+
+    @Test("as non-root, a skipped variation shows in the summary line, the JSON and the JUnit, and --require-all-variations fails")
+    func skippedVariationsAreVisible() throws {
+        let fixture = try PlantedCorpus(label: "nonroot")
+        defer { fixture.remove() }
+        try fixture.addSpec("plain", plant: "none")
+        // Everything the unprivileged check writes goes to a folder it owns.
+        let out = fixture.root + "/out"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        #expect(chown(out, Variation.experimentUID, Variation.experimentGID) == 0)
+        func checkAsNobody(_ extra: [String]) throws -> CLI.Output {
+            try CLI.run(
+                ["--reuid=65534", "--regid=65534", "--clear-groups", "--", CLI.binary, "check", fixture.corpus,
+                 "--builder", fixture.builder, "--db", out + "/repro.sqlite", "--vary=@none,+home,+user_group",
+                 "--json", out + "/summary.json", "--junit", out + "/junit.xml"] + extra,
+                executable: "/usr/bin/setpriv")
+        }
+        let lenient = try checkAsNobody([])
+        #expect(lenient.status == 0, "\(lenient.stderr)")
+        #expect(lenient.stderr.contains("skipping variation user_group: needs root (running as uid 65534)"), "\(lenient.stderr)")
+        #expect(lenient.stderr.contains("1 of 1 specs passed; 1 variation skipped (user_group)"), "\(lenient.stderr)")
+        let document = try fixture.summary(out + "/summary.json")
+        #expect(document.skippedVariations.map(\.name) == ["user_group"] && document.passed)
+        let junit = try String(contentsOfFile: out + "/junit.xml", encoding: .utf8)
+        #expect(junit.contains("skipped=\"1\"") && junit.contains("skipped_variation.user_group"), "\(junit)")
+
+        let strict = try checkAsNobody(["--require-all-variations"])
+        #expect(strict.status == 1, "\(strict.stderr)")
+        #expect(strict.stderr.contains("FAILED: --require-all-variations and user_group skipped"), "\(strict.stderr)")
+        #expect(try !fixture.summary(out + "/summary.json").passed)
+    }
+
+    @Test("build_path copies what a spec reads outside its folder, so ../elsewhere inputs still resolve under check")
+    func buildPathCopiesEscapingInputs() throws {
+        let root = try CLI.temporaryDirectory("escaping")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/specs", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/elsewhere", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: CLI.repositoryRoot + "/Corpus/store", toPath: root + "/elsewhere/store")
+        try fm.copyItem(atPath: CLI.repositoryRoot + "/Corpus/typical/graph.json", toPath: root + "/elsewhere/graph.json")
+        var spec = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: CLI.repositoryRoot + "/Corpus/typical/spec.json"))) as? [String: Any] ?? [:]
+        spec["store"] = "../elsewhere/store"
+        spec["graph"] = "../elsewhere/graph.json"
+        let path = root + "/specs/loose.json"
+        try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
+
+        let build = try CLI.run(["build", path, "-o", root + "/direct.tar"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let json = root + "/summary.json"
+        let check = try CLI.run(["check", path, "--db", root + "/repro.sqlite", "--vary=@none,+build_path", "--json", json])
+        #expect(check.status == 0, "\(check.stderr)")
+        let document = try JSONDecoder().decode(JSONSummary.Document.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+        let experiment = try #require(document.specs.first?.builds.first { $0.role == .experiment })
+        #expect(experiment.variationsApplied == ["build_path"])
+        #expect(experiment.variationValues["build_path"]?.hasSuffix("/build-path/" + URL(fileURLWithPath: root).lastPathComponent) == true)
     }
 
     @Test("what the builder neutralises (time zone, locale, umask, HOME, PATH order, directory order) stays reproducible")

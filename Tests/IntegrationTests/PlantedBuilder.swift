@@ -20,11 +20,20 @@ struct PlantedCorpus {
         case "$plant" in
           clock) value=$(date +%Y) ;;
           hostname) value=$(hostname) ;;
+          domainname) value=$(domainname) ;;
+          flaky)
+            # Differs under the second HOME only its first three times: the experiment, its
+            # rebuild to a file and the bisect build; the repeat gives the control's image.
+            if [ "$HOME" = /nonexistent-second ]; then
+              echo x >> "$(dirname "$0")/flaky.count"
+              if [ "$(wc -l < "$(dirname "$0")/flaky.count")" -le 3 ]; then value=second; fi
+            fi ;;
           uid) value=$(id -u) ;;
           cpus) value=$(nproc) ;;
           random) value=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n') ;;
           path) value=$(pwd) ;;
           external) value=$(cat "$(dirname "$0")/external.txt") ;;
+          home_external) value="$HOME $(cat "$(dirname "$0")/external.txt")" ;;
           fail) echo "planted failure" >&2; exit 3 ;;
           slow) sleep 3 ;;
         esac

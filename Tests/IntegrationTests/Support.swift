@@ -22,9 +22,12 @@ enum CLI {
         return "repro-check"
     }
 
-    static func run(_ arguments: [String], stdout: FileHandle? = nil, environment: [String: String]? = nil) throws -> Output {
+    /// `executable`: another program to start instead (a wrapper such as setpriv).
+    static func run(
+        _ arguments: [String], stdout: FileHandle? = nil, environment: [String: String]? = nil, executable: String? = nil
+    ) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
         if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()

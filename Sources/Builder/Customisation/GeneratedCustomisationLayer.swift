@@ -39,8 +39,14 @@ public struct GeneratedCustomisationLayer: Layer {
 
     public var declaredDiffID: Digest? { diffID }
 
+    /// What nixpkgs' stream script gets from `gettarinfo` on the `layer.tar` a daemon-built
+    /// store path holds: Nix canonicalises it to 0444, owned by root (uid and gid 0, named
+    /// `root` by the host's passwd and group files), whoever runs the build here.
     public func outerHeader(name: String, size: UInt64, mtime: Int) -> TarHeader {
-        defaultOuterHeader(name: name, size: size, mtime: mtime)
+        TarHeader(
+            name: Array(name.utf8), mode: 0o444, uid: 0, gid: 0, size: size, mtime: mtime, typeflag: TarType.regular,
+            uname: Array("root".utf8), gname: Array("root".utf8)
+        )
     }
 
     /// The candidates the layer refers to. The tar itself is scanned, not the root: it holds
@@ -56,8 +62,9 @@ public struct GeneratedCustomisationLayer: Layer {
     }
 }
 
-/// Walks a staged root the way StoreLayer walks a store path: pre-order, children sorted
-/// bytewise, lstat only, hard links as full files.
+/// Walks a staged root the way StoreLayer walks a store path (iteratively, through directory
+/// descriptors, so depth is unbounded) but in GNU tar's bytewise order, lstat only, hard links
+/// as full files.
 struct RootPacker {
     var root: [UInt8]
     /// Root-relative path whose subtree is left out (`nix/store`).
@@ -68,26 +75,18 @@ struct RootPacker {
     func write<S: ByteSink>(to sink: inout S, buffer: CopyBuffer) throws {
         var tar = TarWriter(sink: sink)
         defer { sink = tar.sink }
-        try writeChildren(of: [], into: &tar, buffer: buffer)
+        try StoreWalk.walk(root: root, order: .bytewise) { entry in
+            if entry.relative.isEmpty { return true }
+            if !excluded.isEmpty && entry.relative == excluded { return false }
+            try writeEntry(entry, into: &tar, buffer: buffer)
+            return true
+        }
         try tar.finish()
     }
 
-    private func writeChildren<T: ByteSink>(of relative: [UInt8], into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
-        let directory = relative.isEmpty ? root : root + [0x2F] + relative
-        for name in try FileSystem.sortedEntries(directory) {
-            let child = relative.isEmpty ? name : relative + [0x2F] + name
-            if !excluded.isEmpty && child == excluded { continue }
-            let host = directory + [0x2F] + name
-            let status = try FileSystem.lstatus(host)
-            try writeEntry(name: child, host: host, status: status, into: &tar, buffer: buffer)
-            if status.isDirectory {
-                try writeChildren(of: child, into: &tar, buffer: buffer)
-            }
-        }
-    }
-
-    private func writeEntry<T: ByteSink>(name: [UInt8], host: [UInt8], status: FileSystem.Status, into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
-        var header = TarHeader(name: name, mode: status.mode & 0o7777, mtime: mtime)
+    private func writeEntry<T: ByteSink>(_ entry: StoreWalk.Entry, into tar: inout TarWriter<T>, buffer: CopyBuffer) throws {
+        let status = entry.status
+        var header = TarHeader(name: entry.relative, mode: status.mode & 0o7777, mtime: mtime)
         var type = status.type
         if let recorded = ownership.entry(for: status) {
             header.uid = recorded.uid
@@ -105,14 +104,14 @@ struct RootPacker {
             header.typeflag = TarType.regular
             header.size = status.size
             try tar.writeHeader(header)
-            let file = try ReadableFile(path: host)
+            let file = try entry.open()
             try file.copy(size: status.size, buffer: buffer.bytes) { try tar.writeData($0) }
         case UInt32(S_IFDIR):
             header.typeflag = TarType.directory
             try tar.writeHeader(header)
         case UInt32(S_IFLNK):
             header.typeflag = TarType.symlink
-            header.linkname = try FileSystem.readLink(host)
+            header.linkname = try entry.readLink()
             try tar.writeHeader(header)
         case UInt32(S_IFIFO):
             header.typeflag = TarType.fifo
@@ -124,7 +123,7 @@ struct RootPacker {
             header.typeflag = TarType.block
             try tar.writeHeader(header)
         default:
-            throw IOError.unsupportedFileType(FileSystem.display(host))
+            throw IOError.unsupportedFileType(FileSystem.display(entry.host))
         }
     }
 

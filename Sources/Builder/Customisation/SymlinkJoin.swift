@@ -58,13 +58,14 @@ public struct SymlinkJoin: Sendable {
                 throw CustomisationError.contentMissing(content.hostPath)
             }
             guard status.isDirectory else { throw CustomisationError.contentIsFile(content.hostPath) }
-            state.visiting = [DirectoryID(status)]
-            try merge(host: host, image: Array(content.imagePath.utf8), relative: [], content: content.imagePath, state: &state)
+            state.visiting = [EntryID(status)]
+            try merge(host: host, image: Array(content.imagePath.utf8), content: content.imagePath, state: &state)
         }
         return state.warnings
     }
 
-    private struct DirectoryID: Hashable {
+    /// An entry of the host or the staged root, by device and inode.
+    private struct EntryID: Hashable {
         var device: UInt64
         var inode: UInt64
         init(_ status: FileSystem.Status) {
@@ -75,81 +76,214 @@ public struct SymlinkJoin: Sendable {
 
     private struct JoinState {
         var root: [UInt8]
-        /// Which content first provided each root-relative path; names both sides of a clash.
-        var owners: [[UInt8]: String] = [:]
+        /// Which content first provided each entry of the root (by its identity there, so no
+        /// path is kept per entry); names both sides of a clash.
+        var owners: [EntryID: String] = [:]
         var warnings: [Warning] = []
         /// Directories on the current descent, so a symlink to an ancestor cannot recurse forever.
-        var visiting: Set<DirectoryID> = []
+        var visiting: Set<EntryID> = []
     }
 
-    private func merge(host: [UInt8], image: [UInt8], relative: [UInt8], content: String, state: inout JoinState) throws {
-        for name in try FileSystem.sortedEntries(host) {
-            let hostEntry = host + [0x2F] + name
-            let imageEntry = image + [0x2F] + name
-            let rel = relative.isEmpty ? name : relative + [0x2F] + name
-            let destination = state.root + [0x2F] + rel
-            let status = try FileSystem.lstatus(hostEntry)
-            let existing = try? FileSystem.lstatus(destination)
-            let owner = state.owners[rel] ?? "the staged root"
+    /// Where the merge is: one host, image and root-relative path for the whole descent.
+    private struct Position {
+        var host: [UInt8]
+        var image: [UInt8]
+        var relative: [UInt8] = []
+    }
 
-            guard let source = try directorySource(hostEntry: hostEntry, imageEntry: imageEntry, imageParent: image, status: status) else {
+    /// A directory being merged: its source and destination descriptors and the names still
+    /// to merge from it.
+    private struct MergeFrame {
+        /// -1 while closed to bound the number of open descriptors.
+        var source: Int32
+        var destination: Int32
+        let sourceID: EntryID
+        let destinationID: EntryID
+        /// The position to return to when this directory is done. A directory reached through
+        /// a symlink keeps the whole parent position (its host path is not its parent's plus a
+        /// name), and its parent keeps its descriptors (`..` would not lead back to it).
+        let restore: Position
+        let throughSymlink: Bool
+        let names: [[UInt8]]
+        var next = 0
+
+        func close() {
+            if source >= 0 { Glibc.close(source) }
+            if destination >= 0 { Glibc.close(destination) }
+        }
+    }
+
+    /// Iterative (an explicit stack) and relative to directory descriptors on both sides, so a
+    /// content tree of any depth merges without recursion or a path longer than PATH_MAX; at
+    /// most `StoreWalk.openDescriptorLimit` levels keep their descriptors open.
+    private func merge(host: [UInt8], image: [UInt8], content: String, state: inout JoinState) throws {
+        var position = Position(host: host, image: image)
+        var stack: [MergeFrame] = []
+        defer { for frame in stack { frame.close() } }
+        let source = try Self.openDirectory(AT_FDCWD, FileSystem.cString(host), follow: true, display: host)
+        let rootFrame = try Self.closingOnError(source.fd) { () throws -> MergeFrame in
+            let destination = try Self.openDirectory(AT_FDCWD, FileSystem.cString(state.root), follow: true, display: state.root)
+            return try Self.closingOnError(destination.fd) {
+                MergeFrame(
+                    source: source.fd, destination: destination.fd, sourceID: source.id, destinationID: destination.id,
+                    restore: position, throughSymlink: true, names: try FileSystem.sortedEntries(directory: source.fd, display: host)
+                )
+            }
+        }
+        stack.append(rootFrame)
+        while let top = stack.indices.last {
+            guard stack[top].next < stack[top].names.count else {
+                let finished = stack.removeLast()
+                defer { finished.close() }
+                if top > 0 { state.visiting.remove(finished.sourceID) }
+                position = finished.restore
+                if let parent = stack.indices.last, stack[parent].source < 0 {
+                    let root = state.root
+                    stack[parent].source = try StoreWalk.reopenParent(
+                        of: finished.source, device: stack[parent].sourceID.device, inode: stack[parent].sourceID.inode, display: position.host
+                    )
+                    stack[parent].destination = try StoreWalk.reopenParent(
+                        of: finished.destination, device: stack[parent].destinationID.device, inode: stack[parent].destinationID.inode,
+                        display: root + [0x2F] + position.relative
+                    )
+                }
+                continue
+            }
+            let name = stack[top].names[stack[top].next]
+            stack[top].next += 1
+            let cName = FileSystem.cString(name)
+            let (sourceFD, destinationFD) = (stack[top].source, stack[top].destination)
+            let hostEntry = StoreWalk.joined(position.host, name)
+            let imageEntry = StoreWalk.joined(position.image, name)
+            let rel = position.relative.isEmpty ? name : StoreWalk.joined(position.relative, name)
+            let status = try Self.lstat(sourceFD, cName, display: hostEntry)
+            let existing = try? Self.lstat(destinationFD, cName, display: rel)
+            let owner = existing.flatMap { state.owners[EntryID($0)] } ?? "the staged root"
+
+            guard let child = try directorySource(
+                directory: sourceFD, name: cName, hostEntry: hostEntry, imageEntry: imageEntry, imageParent: position.image, status: status
+            ) else {
                 if let existing {
                     if existing.isDirectory {
                         throw CustomisationError.directoryFileClash(path: FileSystem.display(rel), directoryIn: owner, fileIn: content)
                     }
                     state.warnings.append(Warning(path: FileSystem.display(rel), kept: owner, ignored: content))
                 } else {
-                    try HostFiles.makeSymlink(destination, target: imageEntry)
-                    state.owners[rel] = content
+                    let made = FileSystem.withCString(imageEntry) { symlinkat($0, destinationFD, cName) }
+                    guard made == 0 else { throw CustomisationError.cannotCreate(FileSystem.display(state.root + [0x2F] + rel), errno: errno) }
+                    state.owners[EntryID(try Self.lstat(destinationFD, cName, display: rel))] = content
                 }
                 continue
             }
-            if let existing {
-                guard existing.isDirectory else {
+            let root = state.root
+            let frame = try Self.closingOnError(child.fd) { () throws -> MergeFrame in
+                if let existing, !existing.isDirectory {
                     throw CustomisationError.directoryFileClash(path: FileSystem.display(rel), directoryIn: content, fileIn: owner)
                 }
-            } else {
-                try HostFiles.makeDirectory(destination)
-                state.owners[rel] = content
+                if existing == nil, mkdirat(destinationFD, cName, 0o700) != 0 {
+                    throw CustomisationError.cannotCreate(FileSystem.display(root + [0x2F] + rel), errno: errno)
+                }
+                let made = try Self.openDirectory(destinationFD, cName, follow: false, display: root + [0x2F] + rel)
+                return try Self.closingOnError(made.fd) {
+                    if existing == nil {
+                        // Set after creation, so the host umask never shows in the layer.
+                        fchmod(made.fd, 0o755)
+                        state.owners[made.id] = content
+                    }
+                    guard state.visiting.insert(child.id).inserted else {
+                        throw CustomisationError.symlinkLoop(link: FileSystem.display(hostEntry))
+                    }
+                    return MergeFrame(
+                        source: child.fd, destination: made.fd, sourceID: child.id, destinationID: made.id,
+                        restore: position, throughSymlink: child.resolved != nil,
+                        names: try FileSystem.sortedEntries(directory: child.fd, display: child.resolved?.host ?? hostEntry)
+                    )
+                }
             }
-            guard state.visiting.insert(source.id).inserted else {
-                throw CustomisationError.symlinkLoop(link: FileSystem.display(hostEntry))
+            if stack.count >= StoreWalk.openDescriptorLimit && !frame.throughSymlink {
+                stack[top].close()
+                stack[top].source = -1
+                stack[top].destination = -1
             }
-            try merge(host: source.host, image: source.image, relative: rel, content: content, state: &state)
-            state.visiting.remove(source.id)
+            stack.append(frame)
+            position.host = child.resolved?.host ?? hostEntry
+            position.image = child.resolved?.image ?? imageEntry
+            position.relative = rel
         }
     }
 
-    /// What to merge for an entry that is, or leads to, a directory; nil for anything joined as
-    /// a symlink.
-    private func directorySource(hostEntry: [UInt8], imageEntry: [UInt8], imageParent: [UInt8], status: FileSystem.Status) throws -> (host: [UInt8], image: [UInt8], id: DirectoryID)? {
-        if status.isDirectory { return (hostEntry, imageEntry, DirectoryID(status)) }
+    /// `body`'s result, closing `fd` if it throws: descriptors handed on only once a frame holds them.
+    private static func closingOnError<T>(_ fd: Int32, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
+            Glibc.close(fd)
+            throw error
+        }
+    }
+
+    private static func lstat(_ directory: Int32, _ name: [CChar], display: @autoclosure () -> [UInt8]) throws -> FileSystem.Status {
+        var info = stat()
+        guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+            throw IOError.stat(FileSystem.display(display()), errno: errno)
+        }
+        return FileSystem.Status(info)
+    }
+
+    private static func openDirectory(_ parent: Int32, _ name: [CChar], follow: Bool, display: [UInt8]) throws -> (fd: Int32, id: EntryID) {
+        let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW))
+        guard fd >= 0 else { throw IOError.open(FileSystem.display(display), errno: errno) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw IOError.stat(FileSystem.display(display), errno: code)
+        }
+        return (fd, EntryID(FileSystem.Status(info)))
+    }
+
+    /// What to merge for an entry that is, or leads to, a directory (opened); nil for anything
+    /// joined as a symlink. `resolved` is set when a symlink led there.
+    private func directorySource(
+        directory: Int32, name: [CChar], hostEntry: [UInt8], imageEntry: [UInt8], imageParent: [UInt8], status: FileSystem.Status
+    ) throws -> (fd: Int32, resolved: (host: [UInt8], image: [UInt8])?, id: EntryID)? {
+        if status.isDirectory {
+            let opened = try Self.openDirectory(directory, name, follow: false, display: hostEntry)
+            return (opened.fd, nil, opened.id)
+        }
         guard status.isSymlink else { return nil }
-        if let resolved = try resolveInStore(link: hostEntry, parent: imageParent) {
+        let target = try Self.readLink(directory, name, display: hostEntry)
+        if let resolved = try resolveInStore(target: target, parent: imageParent, link: hostEntry) {
             guard resolved.status.isDirectory else { return nil }
-            return (resolved.host, resolved.image, DirectoryID(resolved.status))
+            let opened = try Self.openDirectory(AT_FDCWD, FileSystem.cString(resolved.host), follow: false, display: resolved.host)
+            return (opened.fd, (resolved.host, resolved.image), opened.id)
         }
         // Outside the store only the host can say whether it is a directory; a directory there
         // would pull host files into the image, so it is refused rather than merged.
-        if (try? FileSystem.status(hostEntry, follow: true))?.isDirectory == true {
-            let target = (try? FileSystem.readLink(hostEntry)) ?? []
+        var info = stat()
+        if fstatat(directory, name, &info, 0) == 0, FileSystem.Status(info).isDirectory {
             throw CustomisationError.symlinkOutsideStore(link: FileSystem.display(imageEntry), target: FileSystem.display(target))
         }
         return nil
     }
 
-    /// Follows a chain of symlinks in image terms; nil as soon as a step leaves the store or
-    /// dangles. The host's own resolution is not used because absolute targets name the image
-    /// store, which need not exist on the host.
-    private func resolveInStore(link: [UInt8], parent: [UInt8]) throws -> (host: [UInt8], image: [UInt8], status: FileSystem.Status)? {
-        var currentHost = link
+    private static func readLink(_ directory: Int32, _ name: [CChar], display: @autoclosure () -> [UInt8]) throws -> [UInt8] {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let capacity = buffer.count
+        let count = readlinkat(directory, name, &buffer, capacity)
+        guard count >= 0 else { throw IOError.readlink(FileSystem.display(display()), errno: errno) }
+        return buffer[0..<count].map { UInt8(bitPattern: $0) }
+    }
+
+    /// Follows a chain of symlinks in image terms, starting from the first link's `target`;
+    /// nil as soon as a step leaves the store or dangles. The host's own resolution is not used
+    /// because absolute targets name the image store, which need not exist on the host.
+    private func resolveInStore(target first: [UInt8], parent: [UInt8], link: [UInt8]) throws -> (host: [UInt8], image: [UInt8], status: FileSystem.Status)? {
+        var target = first
         var currentParent = parent
         for _ in 0..<40 {
-            let target = try FileSystem.readLink(currentHost)
             let image = Self.normalise(target, relativeTo: currentParent)
             guard let host = hostPath(forImage: image), let status = try? FileSystem.lstatus(host) else { return nil }
             if !status.isSymlink { return (host, image, status) }
-            currentHost = host
+            target = try FileSystem.readLink(host)
             currentParent = Array(image[..<(image.lastIndex(of: 0x2F) ?? 0)])
         }
         throw CustomisationError.symlinkLoop(link: FileSystem.display(link))

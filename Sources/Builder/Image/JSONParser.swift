@@ -3,19 +3,41 @@ public struct JSONSyntaxError: Error, CustomStringConvertible, Equatable {
     public var line: Int
     public var column: Int
     public var message: String
+    /// Where in the document a duplicate key was found (`config.Labels`); nil for other errors.
+    public var keyPath: [String]?
 
-    public var description: String { "invalid JSON at line \(line), column \(column): \(message)" }
+    public init(line: Int, column: Int, message: String, keyPath: [String]? = nil) {
+        self.line = line
+        self.column = column
+        self.message = message
+        self.keyPath = keyPath
+    }
+
+    public var description: String {
+        let place = keyPath.map { $0.isEmpty ? "" : " in \(JSONValue.keyPathText($0))" } ?? ""
+        return "invalid JSON at line \(line), column \(column): \(message)\(place)"
+    }
 }
 
 /// A strict JSON parser (Python `json.loads` semantics: NaN and Infinity accepted, control
-/// characters in strings rejected, duplicate keys last-wins) that keeps key order.
+/// characters in strings rejected) that keeps key order.
 public struct JSONParser {
+    /// What a repeated key in one object means.
+    public enum DuplicateKeys: Sendable {
+        /// Python's `json.loads`: the first position, the last value. For documents other
+        /// programs wrote (a base image's config), read as the reference reads them.
+        case lastWins
+        /// An error: in a spec or conf a repeated key is a mistake whichever copy was meant.
+        case refuse
+    }
+
     private let bytes: [UInt8]
+    private let duplicateKeys: DuplicateKeys
     private var index = 0
     private var depth = 0
 
-    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+    public static func parse(_ bytes: [UInt8], duplicateKeys: DuplicateKeys = .lastWins) throws(JSONSyntaxError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, duplicateKeys: duplicateKeys)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -23,11 +45,14 @@ public struct JSONParser {
         return value
     }
 
-    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
-        try parse(Array(text.utf8))
+    public static func parse(_ text: String, duplicateKeys: DuplicateKeys = .lastWins) throws(JSONSyntaxError) -> JSONValue {
+        try parse(Array(text.utf8), duplicateKeys: duplicateKeys)
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: [UInt8], duplicateKeys: DuplicateKeys) {
+        self.bytes = bytes
+        self.duplicateKeys = duplicateKeys
+    }
 
     private func error(_ message: String) -> JSONSyntaxError {
         var line = 1, column = 1
@@ -82,12 +107,23 @@ public struct JSONParser {
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a property name in double quotes") }
+            let keyStart = index
             let key = try parseString()
+            if duplicateKeys == .refuse && object[key] != nil {
+                index = keyStart
+                var duplicate = error("duplicate key \"\(key)\"")
+                duplicate.keyPath = []
+                throw duplicate
+            }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after a property name") }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            do {
+                object[key] = try parseValue()
+            } catch {
+                throw Self.nested(error, in: key)
+            }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -106,7 +142,11 @@ public struct JSONParser {
         if current == UInt8(ascii: "]") { index += 1; return .array(items) }
         while true {
             skipWhitespace()
-            items.append(try parseValue())
+            do {
+                items.append(try parseValue())
+            } catch {
+                throw Self.nested(error, in: "[\(items.count)]")
+            }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -114,6 +154,15 @@ public struct JSONParser {
             default: throw error("expected ',' or ']' in an array")
             }
         }
+    }
+
+    /// A duplicate-key error found inside `component` names the path to it; only errors on
+    /// the way out pay for this.
+    private static func nested(_ error: JSONSyntaxError, in component: String) -> JSONSyntaxError {
+        guard let path = error.keyPath else { return error }
+        var outer = error
+        outer.keyPath = [component] + path
+        return outer
     }
 
     private mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {

@@ -27,6 +27,35 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     public var isNull: Bool { self == .null }
 
+    /// The path to the first number that is NaN or infinite (`1e400` reads as infinity), as
+    /// `Labels.x` or `Cmd[2]`: Python writes those as `NaN`/`Infinity`, which is not JSON, and
+    /// registries and skopeo reject such a config.
+    public var nonFiniteNumberPath: [String]? {
+        switch self {
+        case let .float(value): return value.isFinite ? nil : []
+        case let .array(items):
+            for (position, item) in items.enumerated() {
+                if let path = item.nonFiniteNumberPath { return ["[\(position)]"] + path }
+            }
+            return nil
+        case let .object(object):
+            for (key, value) in object.entries {
+                if let path = value.nonFiniteNumberPath { return [key] + path }
+            }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// `config.Labels.x`, `Cmd[2]`: key path components joined as a reader writes them.
+    public static func keyPathText(_ components: [String]) -> String {
+        var text = ""
+        for component in components {
+            if component.hasPrefix("[") || text.isEmpty { text += component } else { text += "." + component }
+        }
+        return text
+    }
+
     /// Python's type name, for error messages that say what was found.
     public var typeName: String {
         switch self {

@@ -44,19 +44,17 @@ public struct ImageSpec: Sendable {
 
     public var directory: String { (file as NSString).deletingLastPathComponent }
 
+    /// A spec read from a pipe (`build <(cat spec.json)`) has no folder of its own: its
+    /// relative paths resolve against the current directory instead.
     public static func load(path: String) throws -> ImageSpec {
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw SpecError.unreadable(file: path, reason: (error as NSError).localizedDescription)
-        }
-        return try decode(bytes, file: path)
+        let contents = try InputFile.read(path, role: "spec file", limit: InputFile.specLimit)
+        return try decode(contents.bytes, file: path, relativeTo: contents.isRegularFile ? nil : ".")
     }
 
-    public static func decode(_ bytes: [UInt8], file: String) throws -> ImageSpec {
+    /// `relativeTo` overrides the spec's folder as the base of relative paths.
+    public static func decode(_ bytes: [UInt8], file: String, relativeTo base: String? = nil) throws -> ImageSpec {
         let root: JSONValue
-        do { root = try JSONParser.parse(bytes) } catch { throw SpecError.syntax(file: file, error) }
+        do { root = try JSONParser.parse(bytes, duplicateKeys: .refuse) } catch { throw SpecError.syntax(file: file, error) }
         guard let object = root.objectValue else { throw SpecError.notAnObject(file: file) }
         for key in object.keys where !knownKeys.contains(key) {
             throw SpecError.unknownKey(file: file, key: key, suggestion: nearest(key, in: knownKeys))
@@ -65,13 +63,25 @@ public struct ImageSpec: Sendable {
             throw SpecError.invalid(file: file, key: "layeringPipeline", reason: "cannot be given together with \"layering\" (it is an alias)")
         }
         let keys = KeyReader(object: object, file: file)
-        let directory = (file as NSString).deletingLastPathComponent
+        let directory = base ?? (file as NSString).deletingLastPathComponent
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent(path)
         }
 
         let name = try keys.string("name")
         guard !name.isEmpty else { throw SpecError.invalid(file: file, key: "name", reason: "must not be empty") }
+        // The repo tag uses the name lowercased, as nixpkgs does.
+        if let problem = ImageReference.problem(withName: name.lowercased()) {
+            throw SpecError.badReference(file: file, key: "name", value: name, problem: problem)
+        }
+        let tag = try keys.optional("tag", default: nil) { try keys.optionalString($0) }
+        if let tag, let problem = ImageReference.problem(withTag: tag) {
+            throw SpecError.badReference(file: file, key: "tag", value: tag, problem: problem)
+        }
+        let config = try keys.optional("config", default: JSONObject()) { try keys.object($0) }
+        if let path = JSONValue.object(config).nonFiniteNumberPath {
+            throw SpecError.nonFiniteNumber(file: file, keyPath: JSONValue.keyPathText(["config"] + path))
+        }
         let storeDir = try keys.optional("storeDir", default: "/nix/store") { try keys.string($0) }
         guard storeDir.hasPrefix("/"), storeDir.count > 1, !storeDir.hasSuffix("/") else {
             throw SpecError.invalid(file: file, key: "storeDir", reason: "must be an absolute path without a trailing slash")
@@ -102,12 +112,12 @@ public struct ImageSpec: Sendable {
         return ImageSpec(
             file: file,
             name: name,
-            tag: try keys.optional("tag", default: nil) { try keys.optionalString($0) },
+            tag: tag,
             store: resolve(try keys.optional("store", default: "store") { try keys.string($0) }),
             storeDir: storeDir,
             graph: try keys.optional("graph", default: nil) { try keys.optionalString($0) }.map(resolve),
             contents: try keys.optional("contents", default: []) { try keys.stringList($0) },
-            config: try keys.optional("config", default: JSONObject()) { try keys.object($0) },
+            config: config,
             architecture: try keys.optional("architecture", default: HostArchitecture.goName) { try keys.string($0) },
             created: created,
             mtime: mtime,

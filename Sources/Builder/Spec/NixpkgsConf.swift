@@ -17,10 +17,10 @@ public struct NixpkgsConf: Sendable {
     /// Decodes a conf; unknown keys are ignored (nixpkgs adds `os`, `variant`).
     public static func decode(_ bytes: [UInt8], file: String) throws -> NixpkgsConf {
         let root: JSONValue
-        do { root = try JSONParser.parse(bytes) } catch { throw SpecError.syntax(file: file, error) }
+        do { root = try JSONParser.parse(bytes, duplicateKeys: .refuse) } catch { throw SpecError.syntax(file: file, error) }
         guard let object = root.objectValue else { throw SpecError.notAnObject(file: file) }
         let keys = KeyReader(object: object, file: file)
-        return NixpkgsConf(
+        let conf = NixpkgsConf(
             architecture: try keys.string("architecture"),
             config: try keys.object("config"),
             created: try keys.string("created"),
@@ -35,6 +35,13 @@ public struct NixpkgsConf: Sendable {
             customisationLayer: try keys.string("customisation_layer"),
             repoTag: try keys.string("repo_tag")
         )
+        if let path = JSONValue.object(conf.config).nonFiniteNumberPath {
+            throw SpecError.nonFiniteNumber(file: file, keyPath: JSONValue.keyPathText(["config"] + path))
+        }
+        if let problem = ImageReference.problem(withTagged: conf.repoTag) {
+            throw SpecError.badReference(file: file, key: "repo_tag", value: conf.repoTag, problem: problem)
+        }
+        return conf
     }
 
     /// Resolves the conf into a plan. `now` is read once here, only when a time says "now".
@@ -146,6 +153,13 @@ public enum SpecError: Error, CustomStringConvertible {
     case unknownKey(file: String, key: String, suggestion: String?)
     case invalid(file: String, key: String, reason: String)
     case unreadable(file: String, reason: String)
+    case notAFile(file: String, kind: String, role: String)
+    case tooLarge(file: String, role: String, limit: Int)
+    /// A reference graph or pipeline file that cannot be used, with the file named.
+    case layering(file: String, LayeringError)
+    /// `file` is nil for a command-line option (`--repo-tag`).
+    case badReference(file: String?, key: String, value: String, problem: String)
+    case nonFiniteNumber(file: String, keyPath: String)
 
     public var description: String {
         switch self {
@@ -158,6 +172,13 @@ public enum SpecError: Error, CustomStringConvertible {
             "\(file): unknown key \"\(key)\"" + (suggestion.map { " (did you mean \"\($0)\"?)" } ?? "")
         case let .invalid(file, key, reason): "\(file): key \"\(key)\" \(reason)"
         case let .unreadable(file, reason): "cannot read \(file): \(reason)"
+        case let .notAFile(file, kind, role): "\(file) is \(kind), not a \(role)"
+        case let .tooLarge(file, role, limit): "\(file) is larger than \(limit >> 20) MiB, too large for a \(role)"
+        case let .layering(file, error): "\(file): \(error)"
+        case let .badReference(file, key, value, problem):
+            (file.map { "\($0): key " } ?? "") + "\(key) \"\(value)\" is not a valid image reference: \(problem)"
+        case let .nonFiniteNumber(file, keyPath):
+            "\(file): \(keyPath) is NaN or infinite (a number beyond 1.8e308 counts), which an image config cannot hold"
         }
     }
 }

@@ -76,9 +76,14 @@ public struct SpecResolver: Sendable {
             switch spec.layering {
             case .popularity: strategy = .popularity
             case .auto: strategy = .auto
-            case let .pipeline(value): strategy = .pipeline(try LayeringPipeline(json: Data(PythonJSON.dumps(value))))
+            case let .pipeline(value):
+                do { strategy = .pipeline(try LayeringPipeline(json: Data(PythonJSON.dumps(value)))) } catch {
+                    throw SpecError.layering(file: spec.file, error)
+                }
             }
-            layers = try planLayers(graph: graph, roots: sortedRoots, strategy: strategy, budget: budget)
+            do { layers = try planLayers(graph: graph, roots: sortedRoots, strategy: strategy, budget: budget) } catch {
+                throw SpecError.layering(file: spec.graph ?? spec.file, error)
+            }
         }
 
         let stamp = EntryStamp(uid: spec.uid, gid: spec.gid, uname: spec.uname, gname: spec.gname, mtime: mtime)
@@ -157,11 +162,7 @@ public struct SpecResolver: Sendable {
 enum ClosureGraph {
     static func build(spec: ImageSpec, index: StoreIndex, roots: [String], needsSizes: Bool) throws -> ReferenceGraph {
         if let graphFile = spec.graph {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: graphFile)) } catch {
-                throw SpecError.unreadable(file: graphFile, reason: (error as NSError).localizedDescription)
-            }
-            let graph = try ReferenceGraph(json: data)
+            let graph = try ReferenceGraph.load(path: graphFile)
             for path in graph.paths where !index.contains(path) {
                 throw StoreError.graphPathMissing(graph: graphFile, path: path)
             }

@@ -73,27 +73,21 @@ public struct ReferenceScanner: Sendable {
         bytes.withUnsafeBytes { search(UnsafeRawBufferPointer($0), found: &found) }
     }
 
+    /// Iterative and descriptor-relative (through `StoreWalk`), so a tree of any depth scans.
     private func scanTree(_ path: [UInt8], buffer: UnsafeMutableRawBufferPointer, found: inout Set<HashKey>) throws {
-        let status = try FileSystem.lstatus(path)
-        switch status.type {
-        case UInt32(S_IFREG):
-            try scanFile(path, buffer: buffer, found: &found)
-        case UInt32(S_IFLNK):
-            scanBytes(try FileSystem.readLink(path), found: &found)
-        case UInt32(S_IFDIR):
-            for name in try FileSystem.sortedEntries(path) {
-                scanBytes(name, found: &found)
-                try scanTree(path + [0x2F] + name, buffer: buffer, found: &found)
+        try StoreWalk.forEach(root: path, order: .bytewise) { entry in
+            if !entry.relative.isEmpty { scanBytes(entry.nameBytes, found: &found) }
+            switch entry.status.type {
+            case UInt32(S_IFREG): try scanFile(try entry.open(), buffer: buffer, found: &found)
+            case UInt32(S_IFLNK): scanBytes(try entry.readLink(), found: &found)
+            default: break
             }
-        default:
-            break
         }
     }
 
     /// Streams a file in chunks; the last 31 bytes of each chunk are carried to the front of the
     /// next, so a hash split by a chunk boundary is still seen whole.
-    private func scanFile(_ path: [UInt8], buffer: UnsafeMutableRawBufferPointer, found: inout Set<HashKey>) throws {
-        let file = try ReadableFile(path: path)
+    private func scanFile(_ file: borrowing ReadableFile, buffer: UnsafeMutableRawBufferPointer, found: inout Set<HashKey>) throws {
         let carryLimit = Self.hashLength - 1
         var carried = 0
         while true {

@@ -25,6 +25,7 @@ struct RunRecord: ResultsRecord, Equatable {
     var options: String
     var outcome: String?
     var interrupted: Bool
+    var runGroup: String?
 
     init(id: Int64? = nil, info: RunInfo) {
         self.id = id
@@ -36,12 +37,13 @@ struct RunRecord: ResultsRecord, Equatable {
         options = info.options
         outcome = info.outcome
         interrupted = info.interrupted
+        runGroup = info.runGroup
     }
 
     var info: RunInfo {
         RunInfo(
             startedAt: startedAt, endedAt: endedAt, toolVersion: toolVersion, gitCommit: gitCommit, host: host,
-            options: options, outcome: outcome, interrupted: interrupted)
+            options: options, outcome: outcome, interrupted: interrupted, runGroup: runGroup)
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
@@ -60,6 +62,7 @@ struct SpecResultRecord: ResultsRecord, Equatable {
     var passed: Bool
     var culprits: String
     var explanation: String
+    var culpritVerdict: String?
 
     init(_ result: SpecResult, runID: Int64) throws {
         runId = runID
@@ -71,6 +74,7 @@ struct SpecResultRecord: ResultsRecord, Equatable {
         passed = result.passed
         culprits = try JSONText.encode(result.culprits)
         explanation = result.explanation
+        culpritVerdict = result.culpritVerdict?.rawValue
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }

@@ -1,3 +1,4 @@
+import Builder
 import Foundation
 import GRDB
 
@@ -63,7 +64,7 @@ extension ResultsDatabase {
                 return summary
             }
         } catch {
-            throw ResultsDatabaseError.mergeFailed(path: destination, reason: "\(error)")
+            throw ResultsDatabaseError.mergeFailed(path: destination, reason: SystemErrorText.message(error))
         }
     }
 }

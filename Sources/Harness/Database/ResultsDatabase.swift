@@ -29,7 +29,7 @@ public struct ResultsDatabase: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw ResultsDatabaseError.cannotCreateDirectory(path: path, reason: error.localizedDescription)
+            throw ResultsDatabaseError.cannotCreateDirectory(path: path, reason: SystemErrorText.reason(error))
         }
         // WAL, so a report can read while a check writes. One read-write connection (not a
         // pool, whose read-only connections close last and cannot) so that closing it
@@ -368,6 +368,7 @@ extension ResultsDatabase {
                 CREATE INDEX differences_run_spec ON differences(run_id, spec_name);
                 """)
         }
+        registerRunGroupMigration(&migrator)
         // Two specs may share a name (`app:1.0`, `app:2.0` both named `app`): results are keyed
         // by spec path. SQLite cannot drop a constraint, so `spec_results` is rebuilt; builds and
         // differences learn their spec's path from the result they belong to, unique per run in
@@ -385,11 +386,14 @@ extension ResultsDatabase {
                     passed BOOLEAN NOT NULL,
                     culprits TEXT NOT NULL DEFAULT '[]',
                     explanation TEXT NOT NULL DEFAULT '',
+                    culprit_verdict TEXT,
                     UNIQUE (run_id, spec_path)
                 );
                 INSERT INTO spec_results_v2
-                    (id, run_id, spec_name, spec_path, spec_digest, expectation, outcome, passed, culprits, explanation)
-                    SELECT id, run_id, spec_name, spec_path, spec_digest, expectation, outcome, passed, culprits, explanation
+                    (id, run_id, spec_name, spec_path, spec_digest, expectation, outcome, passed, culprits, explanation,
+                     culprit_verdict)
+                    SELECT id, run_id, spec_name, spec_path, spec_digest, expectation, outcome, passed, culprits, explanation,
+                     culprit_verdict
                     FROM spec_results;
                 DROP TABLE spec_results;
                 ALTER TABLE spec_results_v2 RENAME TO spec_results;

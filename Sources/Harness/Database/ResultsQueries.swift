@@ -290,6 +290,7 @@ extension ResultsDatabase {
             outcome: outcome, passed: record.passed,
             culprits: try JSONText.decode(
                 [String].self, record.culprits, table: "spec_results", column: "culprits", path: path),
+            culpritVerdict: record.culpritVerdict.flatMap(CulpritVerdict.init(rawValue:)),
             builds: builds, differences: differences, explanation: record.explanation)
     }
 

@@ -18,6 +18,40 @@ public struct DriftEntry: Sendable, Equatable {
     }
 }
 
+/// When a build counts as slower: beyond the median of recent runs on the same host by more
+/// than a ratio, by more than an absolute margin, and by more than the runs' own spread
+/// (a multiple of the median absolute deviation), all three. On a busy shared machine a
+/// ratio alone flags most unchanged specs; the margin ignores jitter in millisecond builds
+/// and the spread ignores hosts whose timings scatter anyway.
+public struct SlowdownPolicy: Sendable, Equatable {
+    public var ratio: Double
+    public var marginMilliseconds: Double
+    /// Multiples of the scaled MAD (1.4826 × MAD, which estimates the standard deviation).
+    public var spreadFactor: Double
+    /// Earlier runs compared against (the last N on the same host).
+    public var window: Int
+    /// Fewer earlier runs than this is too noisy to judge.
+    public var minimumHistory: Int
+
+    public init(
+        ratio: Double = 1.25, marginMilliseconds: Double = 500, spreadFactor: Double = 3, window: Int = 10,
+        minimumHistory: Int = 3
+    ) {
+        self.ratio = ratio
+        self.marginMilliseconds = marginMilliseconds
+        self.spreadFactor = spreadFactor
+        self.window = window
+        self.minimumHistory = minimumHistory
+    }
+
+    public static let standard = SlowdownPolicy()
+
+    /// The wall time a build must exceed to count as slower, given earlier times.
+    public func threshold(median: Double, mad: Double) -> Double {
+        max(median * ratio, median + marginMilliseconds, median + spreadFactor * 1.4826 * mad)
+    }
+}
+
 /// A spec whose latest control build took much longer than it used to.
 public struct Slowdown: Sendable, Equatable {
     public var specName: String
@@ -27,18 +61,24 @@ public struct Slowdown: Sendable, Equatable {
     public var wallMilliseconds: Int
     /// Median wall time of the earlier runs compared against.
     public var medianMilliseconds: Double
+    /// Median absolute deviation of those runs: how much they scatter on their own.
+    public var madMilliseconds: Double
+    /// What the build had to exceed to be flagged (see ``SlowdownPolicy``).
+    public var thresholdMilliseconds: Double
     /// The earlier runs the median came from, oldest first.
     public var comparedRunIDs: [Int64]
 
     public init(
         specName: String, specPath: String, runID: Int64, wallMilliseconds: Int, medianMilliseconds: Double,
-        comparedRunIDs: [Int64]
+        madMilliseconds: Double = 0, thresholdMilliseconds: Double = 0, comparedRunIDs: [Int64]
     ) {
         self.specName = specName
         self.specPath = specPath
         self.runID = runID
         self.wallMilliseconds = wallMilliseconds
         self.medianMilliseconds = medianMilliseconds
+        self.madMilliseconds = madMilliseconds
+        self.thresholdMilliseconds = thresholdMilliseconds
         self.comparedRunIDs = comparedRunIDs
     }
 
@@ -105,15 +145,15 @@ extension ResultsDatabase {
         }
     }
 
-    /// Specs whose latest successful control build took more than `factor` × the median of
-    /// the previous `window` runs on the same host (another machine's speed says nothing).
-    /// Fewer than `minimumHistory` earlier runs is too noisy to judge.
-    public func slowdowns(factor: Double = 1.25, window: Int = 5, minimumHistory: Int = 3) throws -> [Slowdown] {
+    /// Specs whose latest successful control build is slower than ``SlowdownPolicy`` allows,
+    /// compared with the previous runs on the same host (another machine's speed says
+    /// nothing). The shards of one run group are one run, so a night counts once.
+    public func slowdowns(_ policy: SlowdownPolicy = .standard) throws -> [Slowdown] {
         let rows = try read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT b.spec_path, b.spec_name, b.run_id, b.wall_ms, r.host
+                    SELECT b.spec_path, b.spec_name, b.run_id, b.wall_ms, r.host, COALESCE(r.run_group, '#' || r.id) AS night
                     FROM builds b JOIN runs r ON r.id = b.run_id
                     WHERE b.role = 'control' AND b.exit_status = 0 AND b.image_digest IS NOT NULL
                     ORDER BY b.spec_path, r.started_at, r.id, b.id
@@ -121,16 +161,17 @@ extension ResultsDatabase {
         }
         struct Point {
             var runID: Int64
+            var night: String
             var wall: Int
             var host: String
         }
         var perSpec: [(path: String, name: String, points: [Point])] = []
         for row in rows {
             let path: String = row["spec_path"]
-            let point = Point(runID: row["run_id"], wall: row["wall_ms"], host: row["host"])
+            let point = Point(runID: row["run_id"], night: row["night"], wall: row["wall_ms"], host: row["host"])
             if perSpec.last?.path == path {
-                // One point per run: a run that built the control twice counts once.
-                if perSpec[perSpec.count - 1].points.last?.runID != point.runID {
+                // One point per run group: a group that built the control twice counts once.
+                if perSpec[perSpec.count - 1].points.last?.night != point.night {
                     perSpec[perSpec.count - 1].points.append(point)
                 }
             } else {
@@ -140,14 +181,18 @@ extension ResultsDatabase {
         var slowdowns: [Slowdown] = []
         for spec in perSpec {
             guard let latest = spec.points.last else { continue }
-            let previous = spec.points.dropLast().filter { $0.host == latest.host }.suffix(max(window, 0))
-            guard previous.count >= max(minimumHistory, 1) else { continue }
-            let median = Self.median(previous.map(\.wall))
-            if Double(latest.wall) > factor * median {
+            let previous = spec.points.dropLast().filter { $0.host == latest.host }.suffix(max(policy.window, 0))
+            guard previous.count >= max(policy.minimumHistory, 1) else { continue }
+            let walls = previous.map(\.wall)
+            let median = Self.median(walls)
+            let mad = Self.median(walls.map { Int((Double($0) - median).magnitude.rounded()) })
+            let threshold = policy.threshold(median: median, mad: mad)
+            if Double(latest.wall) > threshold {
                 slowdowns.append(
                     Slowdown(
                         specName: spec.name, specPath: spec.path, runID: latest.runID, wallMilliseconds: latest.wall,
-                        medianMilliseconds: median, comparedRunIDs: previous.map(\.runID)))
+                        medianMilliseconds: median, madMilliseconds: mad, thresholdMilliseconds: threshold,
+                        comparedRunIDs: previous.map(\.runID)))
             }
         }
         return slowdowns

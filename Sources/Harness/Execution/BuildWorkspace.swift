@@ -43,7 +43,7 @@ struct BuildWorkspace {
                     created.append(parent)
                     try fm.copyItem(atPath: from, toPath: to)
                 } catch {
-                    throw WorkspaceError.copyFailed(from: from, to: to, reason: error.localizedDescription)
+                    throw WorkspaceError.copyFailed(from: from, to: to, reason: SystemErrorText.reason(error))
                 }
                 if let owner { try Self.chownTree(to, uid: owner.uid, gid: owner.gid) }
             case let .disorderfs(source, mountpoint):

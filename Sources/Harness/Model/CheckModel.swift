@@ -137,8 +137,10 @@ public struct SpecResult: Sendable, Codable, Equatable {
     public var outcome: SpecOutcome
     /// Outcome meets expectation (and no digest drift).
     public var passed: Bool
-    /// Variations that alone reproduce the difference, or `["(none: differs even without variation)"]`.
+    /// The variations the culprit search names (see `culpritVerdict` for how sure it is).
     public var culprits: [String]
+    /// What the culprit search concluded; nil when there was no difference to explain.
+    public var culpritVerdict: CulpritVerdict?
     public var builds: [BuildResult]
     public var differences: [Difference]
     /// A readable paragraph: what differs and why, for JUnit messages and reports.
@@ -146,8 +148,8 @@ public struct SpecResult: Sendable, Codable, Equatable {
 
     public init(
         specName: String, specPath: String, specDigest: Digest, expectation: Expectation, outcome: SpecOutcome,
-        passed: Bool, culprits: [String] = [], builds: [BuildResult] = [], differences: [Difference] = [],
-        explanation: String = ""
+        passed: Bool, culprits: [String] = [], culpritVerdict: CulpritVerdict? = nil, builds: [BuildResult] = [],
+        differences: [Difference] = [], explanation: String = ""
     ) {
         self.specName = specName
         self.specPath = specPath
@@ -156,6 +158,7 @@ public struct SpecResult: Sendable, Codable, Equatable {
         self.outcome = outcome
         self.passed = passed
         self.culprits = culprits
+        self.culpritVerdict = culpritVerdict
         self.builds = builds
         self.differences = differences
         self.explanation = explanation
@@ -174,10 +177,12 @@ public struct RunInfo: Sendable, Codable, Equatable {
     /// `passed`, `failed`, or nil while running.
     public var outcome: String?
     public var interrupted: Bool
+    /// Runs of one group (the shards of one CI run) are one run in reports; nil for a lone run.
+    public var runGroup: String?
 
     public init(
         startedAt: Double, endedAt: Double? = nil, toolVersion: String, gitCommit: String?, host: String,
-        options: String, outcome: String? = nil, interrupted: Bool = false
+        options: String, outcome: String? = nil, interrupted: Bool = false, runGroup: String? = nil
     ) {
         self.startedAt = startedAt
         self.endedAt = endedAt
@@ -187,5 +192,6 @@ public struct RunInfo: Sendable, Codable, Equatable {
         self.options = options
         self.outcome = outcome
         self.interrupted = interrupted
+        self.runGroup = runGroup
     }
 }

@@ -34,7 +34,8 @@ enum HTMLReport {
     private static func header(_ data: ReportData) -> String {
         var out = "<header><h1>repro-check results</h1>"
         if let run = data.latestRun {
-            out += "<p class=\"meta\">Latest run #\(run.id) started \(e(ReportFormat.utc(run.info.startedAt))) on <b>\(e(run.info.host))</b> with repro-check \(e(run.info.toolVersion))"
+            let label = data.latestGroup.map { "run group \(e($0.name)) (runs \(ReportData.runList($0.runIDs)))" } ?? "run #\(run.id)"
+            out += "<p class=\"meta\">Latest \(label) started \(e(ReportFormat.utc(run.info.startedAt))) on <b>\(e(run.info.host))</b> with repro-check \(e(run.info.toolVersion))"
             if let commit = run.info.gitCommit { out += " (commit <code>\(e(commit))</code>)" }
             out += " — \(e(ReportData.statusText(run)))</p>"
         } else {
@@ -45,7 +46,7 @@ enum HTMLReport {
         out += tile("passed", data.passedCount, "pass")
         out += tile("failed", data.failedCount, data.failedCount > 0 ? "fail" : "neutral")
         out += tile("build errors", data.buildErrorCount, data.buildErrorCount > 0 ? "error" : "neutral")
-        out += tile("runs", data.runs.count, "neutral")
+        out += tile("runs", data.runGroups.count, "neutral")
         out += tile("unfinished runs", data.unfinishedRuns.count, data.unfinishedRuns.isEmpty ? "neutral" : "warn")
         return out + "</div></header>\n"
     }
@@ -75,6 +76,9 @@ enum HTMLReport {
         }
         for slowdown in data.slowdowns {
             items.append("<li class=\"warn\"><b>Slowdown</b>: \(e(slowdown.specName)) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</li>")
+        }
+        for (name, reason) in data.skippedVariations {
+            items.append("<li class=\"warn\"><b>Variation skipped</b>: <code>\(e(name))</code> was not applied in the latest results: \(e(reason)).</li>")
         }
         for run in data.unfinishedRuns {
             let why = run.status == .interrupted ? "was interrupted" : "never recorded an end (still running, or killed)"
@@ -115,8 +119,12 @@ enum HTMLReport {
             out += "<article class=\"spec \(verdict)\" id=\"spec-\(anchor(result.specName))\"><h3>\(e(result.specName)) <span class=\"badge \(verdict)\">\(verdict)</span></h3>"
             out += "<p class=\"meta\">\(e(result.specPath)) · expected \(e(result.expectation.rawValue)), got \(e(result.outcome.rawValue)) in run #\(stored.run.id) · spec <code>\(e(ReportFormat.short(result.specDigest)))</code></p>"
             if !result.explanation.isEmpty { out += "<p class=\"explanation\">\(e(result.explanation))</p>" }
-            if !result.culprits.isEmpty {
-                out += "<p>Culprits: \(result.culprits.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>"
+            if ReportData.isExpectedDifference(result) {
+                out += "</article>"
+                continue
+            }
+            if let culprit = result.culprit {
+                out += "<p>Culprit (\(e(culprit.verdict.rawValue))): \(culprit.variations.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>"
             }
             for build in result.builds where !build.succeeded {
                 out += "<p class=\"build-error\">\(e(build.role.rawValue)) build exited with status \(build.exitStatus)\(build.error.map { ": " + e($0) } ?? "")</p>"
@@ -180,10 +188,10 @@ enum HTMLReport {
     private static func runs(_ data: ReportData) -> String {
         var out = "<section id=\"runs\"><h2>Runs</h2>"
         guard !data.runs.isEmpty else { return out + "<p>No runs recorded.</p></section>\n" }
-        out += "<table><thead><tr><th>#</th><th>Started (UTC)</th><th>Ended (UTC)</th><th>Host</th><th>Tool</th><th>Commit</th><th>Status</th><th>Outcome</th></tr></thead><tbody>"
+        out += "<table><thead><tr><th>#</th><th>Group</th><th>Started (UTC)</th><th>Ended (UTC)</th><th>Host</th><th>Tool</th><th>Commit</th><th>Status</th><th>Outcome</th></tr></thead><tbody>"
         for run in data.runs.reversed() {
             let status = run.status == .finished ? "" : "warn"
-            out += "<tr class=\"\(status)\"><td>\(run.id)</td><td>\(e(ReportFormat.utc(run.info.startedAt)))</td>"
+            out += "<tr class=\"\(status)\"><td>\(run.id)</td><td>\(e(run.info.runGroup ?? "—"))</td><td>\(e(ReportFormat.utc(run.info.startedAt)))</td>"
             out += "<td>\(run.info.endedAt.map { e(ReportFormat.utc($0)) } ?? "—")</td><td>\(e(run.info.host))</td>"
             out += "<td>\(e(run.info.toolVersion))</td><td>\(run.info.gitCommit.map { "<code>\(e(String($0.prefix(12))))</code>" } ?? "—")</td>"
             out += "<td>\(run.status == .finished ? "finished" : "<span class=\"badge warn\">\(e(ReportData.statusText(run)))</span>")</td>"

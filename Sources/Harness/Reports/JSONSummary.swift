@@ -3,7 +3,8 @@ import Foundation
 
 /// A machine-readable summary of one run, for scripts and dashboards.
 ///
-/// `Document` is public and `Codable` so consumers decode exactly what was written.
+/// The contract is `schemas/summary-v1.schema.json`; `Document` is public and `Codable` so
+/// consumers in Swift decode exactly what was written.
 public enum JSONSummary {
     /// Bumped when a field changes meaning or disappears; adding fields does not bump it.
     public static let schemaVersion = 1
@@ -11,9 +12,33 @@ public enum JSONSummary {
     public struct Document: Codable, Equatable, Sendable {
         public var schemaVersion: Int
         public var runID: Int64?
-        public var run: RunInfo
+        public var run: Run
+        /// The gate's verdict: what the exit status says.
+        public var passed: Bool
+        /// Why the run fails, one sentence each; empty when it passes.
+        public var failureReasons: [String]
+        /// Variations enabled but not applied on this host.
+        public var skippedVariations: [SkippedVariation]
         public var totals: Totals
         public var specs: [Spec]
+    }
+
+    public struct Run: Codable, Equatable, Sendable {
+        public var startedAt: Double
+        public var endedAt: Double?
+        public var toolVersion: String
+        public var gitCommit: String?
+        public var host: String
+        public var runGroup: String?
+        public var outcome: String?
+        public var interrupted: Bool
+        /// The options as given, as an object.
+        public var options: LayeringJSON
+    }
+
+    public struct SkippedVariation: Codable, Equatable, Sendable {
+        public var name: String
+        public var reason: String
     }
 
     public struct Totals: Codable, Equatable, Sendable {
@@ -23,6 +48,8 @@ public enum JSONSummary {
         public var reproducible: Int
         public var unreproducible: Int
         public var buildErrors: Int
+        public var drifted: Int
+        public var slowdowns: Int
     }
 
     public struct Spec: Codable, Equatable, Sendable {
@@ -32,19 +59,41 @@ public enum JSONSummary {
         public var expectation: Expectation
         public var outcome: SpecOutcome
         public var passed: Bool
-        public var culprits: [String]
+        /// Null when the builds did not differ.
+        public var culprit: Culprit?
+        /// Earlier runs whose control image differs for the same spec digest and tool version.
+        public var drift: [Drift]
+        public var slowdown: SlowdownInfo?
         public var explanation: String
         public var builds: [Build]
         public var differences: [Difference]
     }
 
+    public struct Drift: Codable, Equatable, Sendable {
+        public var runID: Int64
+        public var startedAt: Double
+        public var host: String
+        public var imageDigest: Digest
+    }
+
+    public struct SlowdownInfo: Codable, Equatable, Sendable {
+        public var wallMilliseconds: Int
+        public var medianMilliseconds: Double
+        public var madMilliseconds: Double
+        public var thresholdMilliseconds: Double
+        public var ratio: Double
+        public var comparedRunIDs: [Int64]
+    }
+
     public struct Build: Codable, Equatable, Sendable {
         public var role: BuildRole
-        public var imageDigest: Digest?
-        public var configDigest: Digest?
+        /// sha256 of the whole archive stream.
+        public var archiveDigest: Digest?
+        /// The image ID: sha256 of the config JSON.
+        public var imageID: Digest?
         public var manifestDigest: Digest?
         public var size: UInt64?
-        public var layerDiffIDs: [Digest]
+        public var layers: [Layer]
         public var variationsApplied: [String]
         public var variationsSkipped: [String: String]
         public var variationValues: [String: String]
@@ -55,39 +104,77 @@ public enum JSONSummary {
         public var error: String?
     }
 
+    public struct Layer: Codable, Equatable, Sendable {
+        public var index: Int
+        public var diffID: Digest
+        public var size: UInt64
+    }
+
+    /// The options recorded as JSON text, as an object; text that is not a JSON object is kept
+    /// as a string under `"text"`.
+    static func options(_ text: String) -> LayeringJSON {
+        if let value = try? LayeringJSON.decode(Data(text.utf8)), case .object = value { return value }
+        return .object(["text": .string(text)])
+    }
+
     /// The summary value; specs sorted by name.
-    public static func document(_ results: [SpecResult], runInfo: RunInfo, runID: Int64? = nil) -> Document {
-        let sorted = results.sorted { $0.specName < $1.specName }
+    public static func document(_ report: CheckReport) -> Document {
+        let sorted = report.results.sorted { $0.specName < $1.specName }
+        let slowdowns = Dictionary(report.slowdowns.map { ($0.specPath, $0) }, uniquingKeysWith: { first, _ in first })
         let specs = sorted.map { result in
             Spec(
                 name: result.specName, path: result.specPath, specDigest: result.specDigest,
                 expectation: result.expectation, outcome: result.outcome, passed: result.passed,
-                culprits: result.culprits, explanation: result.explanation,
-                builds: result.builds.map { build in
-                    Build(
-                        role: build.role, imageDigest: build.imageDigest, configDigest: build.configDigest,
-                        manifestDigest: build.manifestDigest, size: build.size, layerDiffIDs: build.layers.map(\.diffID),
-                        variationsApplied: build.variationsApplied, variationsSkipped: build.variationsSkipped,
-                        variationValues: build.variationValues, wallMilliseconds: build.wallMilliseconds,
-                        cpuMilliseconds: build.cpuMilliseconds, peakRSSKiB: build.peakRSSKiB,
-                        exitStatus: build.exitStatus, error: build.error)
+                culprit: result.culprit,
+                drift: (report.drift[result.specPath] ?? []).map {
+                    Drift(runID: $0.runID, startedAt: $0.startedAt, host: $0.host, imageDigest: $0.imageDigest)
                 },
-                differences: result.differences)
+                slowdown: slowdowns[result.specPath].map {
+                    SlowdownInfo(
+                        wallMilliseconds: $0.wallMilliseconds, medianMilliseconds: $0.medianMilliseconds,
+                        madMilliseconds: $0.madMilliseconds, thresholdMilliseconds: $0.thresholdMilliseconds,
+                        ratio: $0.ratio, comparedRunIDs: $0.comparedRunIDs)
+                },
+                explanation: result.explanation,
+                builds: result.builds.map(build), differences: result.differences)
         }
         let totals = Totals(
             specs: sorted.count, passed: sorted.filter(\.passed).count, failed: sorted.filter { !$0.passed }.count,
             reproducible: sorted.filter { $0.outcome == .reproducible }.count,
             unreproducible: sorted.filter { $0.outcome == .unreproducible }.count,
-            buildErrors: sorted.filter { $0.outcome == .buildError }.count)
-        return Document(schemaVersion: schemaVersion, runID: runID, run: runInfo, totals: totals, specs: specs)
+            buildErrors: sorted.filter { $0.outcome == .buildError }.count,
+            drifted: report.drift.count, slowdowns: report.slowdowns.count)
+        let info = report.runInfo
+        let run = Run(
+            startedAt: info.startedAt, endedAt: info.endedAt, toolVersion: info.toolVersion, gitCommit: info.gitCommit,
+            host: info.host, runGroup: info.runGroup, outcome: info.outcome, interrupted: report.interrupted || info.interrupted,
+            options: options(info.options))
+        return Document(
+            schemaVersion: schemaVersion, runID: report.runID, run: run, passed: report.passed,
+            failureReasons: report.gateFailures.map(\.summary),
+            skippedVariations: report.skippedVariations.sorted { $0.key < $1.key }.map {
+                SkippedVariation(name: $0.key, reason: $0.value)
+            },
+            totals: totals, specs: specs)
+    }
+
+    private static func build(_ build: BuildResult) -> Build {
+        Build(
+            role: build.role, archiveDigest: build.imageDigest, imageID: build.configDigest,
+            manifestDigest: build.manifestDigest, size: build.size,
+            layers: build.layers.map { Layer(index: $0.index, diffID: $0.diffID, size: $0.size) },
+            variationsApplied: build.variationsApplied, variationsSkipped: build.variationsSkipped,
+            variationValues: build.variationValues, wallMilliseconds: build.wallMilliseconds,
+            cpuMilliseconds: build.cpuMilliseconds, peakRSSKiB: build.peakRSSKiB, exitStatus: build.exitStatus,
+            error: build.error)
     }
 
     /// Pretty-printed JSON with sorted keys, so identical results give identical text.
-    /// Throws only if a time in `runInfo` is not a finite number.
-    public static func render(_ results: [SpecResult], runInfo: RunInfo, runID: Int64? = nil) throws -> String {
+    /// Throws only if a time in the run is not a finite number.
+    public static func render(_ report: CheckReport) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(document(results, runInfo: runInfo, runID: runID))
+        let data = try encoder.encode(document(report))
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

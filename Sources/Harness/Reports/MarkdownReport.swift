@@ -8,11 +8,12 @@ enum MarkdownReport {
 
     static func render(_ data: ReportData) -> String {
         var out = "# repro-check results\n\n"
-        out += "**\(data.latest.count) specs**: \(data.passedCount) passed, \(data.failedCount) failed, \(data.buildErrorCount) build errors · \(data.runs.count) runs"
+        out += "**\(data.latest.count) specs**: \(data.passedCount) passed, \(data.failedCount) failed, \(data.buildErrorCount) build errors · \(data.runGroups.count) runs"
         if !data.unfinishedRuns.isEmpty { out += " (\(data.unfinishedRuns.count) unfinished)" }
         out += "\n\n"
         if let run = data.latestRun {
-            out += "Latest run #\(run.id) started \(ReportFormat.utc(run.info.startedAt)) on \(text(run.info.host)) with repro-check \(text(run.info.toolVersion))"
+            let label = data.latestGroup.map { "run group \(text($0.name)) (runs \(ReportData.runList($0.runIDs)))" } ?? "run #\(run.id)"
+            out += "Latest \(label) started \(ReportFormat.utc(run.info.startedAt)) on \(text(run.info.host)) with repro-check \(text(run.info.toolVersion))"
             if let commit = run.info.gitCommit { out += " (commit \(code(commit)))" }
             out += " — \(ReportData.statusText(run)).\n\n"
         } else {
@@ -46,6 +47,9 @@ enum MarkdownReport {
         for slowdown in data.slowdowns {
             out += "- ⚠️ **Slowdown**: \(inlineCode(slowdown.specName)) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).\n"
         }
+        for (name, reason) in data.skippedVariations {
+            out += "- ⚠️ **Variation skipped**: \(inlineCode(name)) was not applied in the latest results: \(text(reason)).\n"
+        }
         for run in data.unfinishedRuns {
             let why = run.status == .interrupted ? "was interrupted" : "never recorded an end (still running, or killed)"
             out += "- ⚠️ **Run #\(run.id)** on \(text(run.info.host)), started \(ReportFormat.utc(run.info.startedAt)), \(why); its results are incomplete.\n"
@@ -77,7 +81,8 @@ enum MarkdownReport {
             out += "### \(text(result.specName)) — \(ReportData.verdict(result))\n\n"
             out += "\(text(result.specPath)) · expected \(result.expectation.rawValue), got \(result.outcome.rawValue) in run #\(stored.run.id) · spec \(code(ReportFormat.short(result.specDigest)))\n\n"
             if !result.explanation.isEmpty { out += paragraph(result.explanation) + "\n\n" }
-            if !result.culprits.isEmpty { out += "Culprits: \(result.culprits.map(inlineCode).joined(separator: ", "))\n\n" }
+            if ReportData.isExpectedDifference(result) { continue }
+            if let culprit = result.culprit { out += "Culprit (\(culprit.verdict.rawValue)): \(culprit.variations.map(inlineCode).joined(separator: ", "))\n\n" }
             for build in result.builds where !build.succeeded {
                 out += "- \(build.role.rawValue) build exited with status \(build.exitStatus)\(build.error.map { ": " + text($0) } ?? "")\n"
             }
@@ -137,10 +142,10 @@ enum MarkdownReport {
     private static func runs(_ data: ReportData) -> String {
         var out = "## Runs\n\n"
         guard !data.runs.isEmpty else { return out + "No runs recorded.\n" }
-        out += "| # | Started (UTC) | Ended (UTC) | Host | Tool | Commit | Status | Outcome |\n|---|---|---|---|---|---|---|---|\n"
+        out += "| # | Group | Started (UTC) | Ended (UTC) | Host | Tool | Commit | Status | Outcome |\n|---|---|---|---|---|---|---|---|---|\n"
         for run in data.runs.reversed() {
             let status = run.status == .finished ? "finished" : "⚠️ \(ReportData.statusText(run))"
-            out += "| \(run.id) | \(ReportFormat.utc(run.info.startedAt)) | \(run.info.endedAt.map { ReportFormat.utc($0) } ?? "—") | \(text(run.info.host)) | \(text(run.info.toolVersion)) | \(run.info.gitCommit.map { code(String($0.prefix(12))) } ?? "—") | \(status) | \(text(run.info.outcome ?? "—")) |\n"
+            out += "| \(run.id) | \(text(run.info.runGroup ?? "—")) | \(ReportFormat.utc(run.info.startedAt)) | \(run.info.endedAt.map { ReportFormat.utc($0) } ?? "—") | \(text(run.info.host)) | \(text(run.info.toolVersion)) | \(run.info.gitCommit.map { code(String($0.prefix(12))) } ?? "—") | \(status) | \(text(run.info.outcome ?? "—")) |\n"
         }
         return out
     }

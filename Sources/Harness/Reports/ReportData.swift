@@ -41,16 +41,20 @@ struct ReportData {
 
     static func load(from database: ResultsDatabase) throws -> ReportData {
         let slowdowns = try database.slowdowns().sorted { ($0.specName, $0.specPath) < ($1.specName, $1.specPath) }
+        let latest = try database.latestResults()
+        let negativeControls = Set(latest.filter { $0.result.expectation == .unreproducible }.map(\.result.specPath))
         let histories = try database.specs().map { spec in
             let digests = try database.digestHistory(specPath: spec.path)
+            // A negative control is unreproducible by design: its digest changes are no drift.
+            let changes = changes(in: digests).filter { !negativeControls.contains(spec.path) || $0.kind != .drift }
             return SpecHistory(
                 specName: spec.name, digests: digests,
                 controlTimes: try database.buildTimes(specPath: spec.path, role: .control).filter(\.succeeded),
-                changes: changes(in: digests), slowdown: slowdowns.first { $0.specPath == spec.path })
+                changes: changes, slowdown: slowdowns.first { $0.specPath == spec.path })
         }
         return ReportData(
             runs: try database.runs(),
-            latest: try database.latestResults(),
+            latest: latest,
             histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements())
     }
 
@@ -75,6 +79,49 @@ struct ReportData {
     var unfinishedRuns: [StoredRun] { runs.filter { $0.status != .finished } }
     var latestRun: StoredRun? { runs.last }
 
+    /// Runs by group, oldest first: the shards of one CI run are one run; a run without a
+    /// group is a group of its own.
+    var runGroups: [[StoredRun]] {
+        var groups: [[StoredRun]] = []
+        var index: [String: Int] = [:]
+        for run in runs {
+            guard let group = run.info.runGroup else {
+                groups.append([run])
+                continue
+            }
+            if let at = index[group] { groups[at].append(run) } else {
+                index[group] = groups.count
+                groups.append([run])
+            }
+        }
+        return groups
+    }
+
+    /// The group of the latest run when it has several runs (the shards of one CI run).
+    var latestGroup: (name: String, runIDs: [Int64])? {
+        guard let group = latestRun?.info.runGroup,
+              let shards = runGroups.first(where: { $0.first?.info.runGroup == group }), shards.count > 1
+        else { return nil }
+        return (group, shards.map(\.id))
+    }
+
+    /// Variations the latest results could not apply, with the reason (from their experiment builds).
+    var skippedVariations: [(name: String, reason: String)] {
+        var reasons: [String: String] = [:]
+        for stored in latest {
+            for build in stored.result.builds where build.role == .experiment {
+                for (name, reason) in build.variationsSkipped where reasons[name] == nil { reasons[name] = reason }
+            }
+        }
+        return reasons.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// A negative control that came out unreproducible: its differences are expected, so the
+    /// reports give it one line instead of a table.
+    static func isExpectedDifference(_ result: SpecResult) -> Bool {
+        result.passed && result.expectation == .unreproducible && result.outcome == .unreproducible
+    }
+
     /// Latest results that did not meet their expectation or did not reproduce, worth explaining.
     var needingExplanation: [StoredSpecResult] {
         latest.filter { !$0.result.passed || $0.result.outcome != .reproducible }
@@ -85,7 +132,7 @@ struct ReportData {
     var buildErrorCount: Int { latest.filter { $0.result.outcome == .buildError }.count }
 
     var hasAttention: Bool {
-        !slowdowns.isEmpty || !disagreements.isEmpty || !unfinishedRuns.isEmpty
+        !slowdowns.isEmpty || !disagreements.isEmpty || !unfinishedRuns.isEmpty || !skippedVariations.isEmpty
             || histories.contains { !$0.drifts.isEmpty } || failedCount + buildErrorCount > 0
     }
 

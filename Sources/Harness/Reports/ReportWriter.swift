@@ -1,3 +1,4 @@
+import Builder
 import Foundation
 
 #if canImport(Glibc)
@@ -31,7 +32,7 @@ public enum ReportWriter {
         do {
             try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
         } catch {
-            throw ReportError.cannotCreateDirectory(path: outDirectory, reason: error.localizedDescription)
+            throw ReportError.cannotCreateDirectory(path: outDirectory, reason: SystemErrorText.reason(error))
         }
         let directory = URL(fileURLWithPath: outDirectory)
         try writeReplacing(rendered.html, to: directory.appendingPathComponent(htmlFileName).path)
@@ -53,7 +54,7 @@ public enum ReportWriter {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw ReportError.writeFailed(path: path, reason: error.localizedDescription)
+            throw ReportError.writeFailed(path: path, reason: SystemErrorText.reason(error))
         }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))

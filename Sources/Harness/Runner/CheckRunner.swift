@@ -21,11 +21,15 @@ public struct CheckOptions: Sendable {
     public var host: String
     /// The options as given, as JSON text, for the run record.
     public var optionsJSON: String
+    /// Runs sharing a group (the shards of one CI run) are one run in reports.
+    public var runGroup: String?
+    /// `--require-all-variations`: a variation skipped on this host fails the check.
+    public var requireAllVariations: Bool
 
     public init(
         specs: [String], databasePath: String, selection: VariationSelection, jobs: Int, keepArtifacts: String?,
         failOnSlowdown: Bool, timeoutSeconds: Int? = nil, builder: String, toolVersion: String, gitCommit: String?,
-        host: String, optionsJSON: String
+        host: String, optionsJSON: String, runGroup: String? = nil, requireAllVariations: Bool = false
     ) {
         self.specs = specs
         self.databasePath = databasePath
@@ -39,6 +43,8 @@ public struct CheckOptions: Sendable {
         self.gitCommit = gitCommit
         self.host = host
         self.optionsJSON = optionsJSON
+        self.runGroup = runGroup
+        self.requireAllVariations = requireAllVariations
     }
 }
 
@@ -59,10 +65,10 @@ public struct CheckReport: Sendable {
     public var drift: [String: [DriftEntry]]
     public var slowdowns: [Slowdown]
     public var interrupted: Bool
-
-    public var passed: Bool {
-        !interrupted && results.allSatisfy(\.passed) && drift.isEmpty
-    }
+    /// Variations enabled but not applicable on this host, with the reason.
+    public var skippedVariations: [String: String] = [:]
+    public var failOnSlowdown = false
+    public var requireAllVariations = false
 }
 
 public struct CheckRunner: Sendable {
@@ -87,7 +93,7 @@ public struct CheckRunner: Sendable {
         defer { try? database.close() }
         var info = RunInfo(
             startedAt: startedAt, toolVersion: options.toolVersion, gitCommit: options.gitCommit, host: options.host,
-            options: options.optionsJSON)
+            options: options.optionsJSON, runGroup: options.runGroup)
         // What killed runs left behind (their folders, their disorderfs mounts) goes first.
         WorkFolders.removeStale(host: host)
         let workRoot = try WorkFolders.make(kind: "run")
@@ -151,12 +157,17 @@ public struct CheckRunner: Sendable {
             try database.markInterrupted(runID: runID, endedAt: endedAt)
             info.endedAt = endedAt
             info.interrupted = true
-            return CheckReport(runID: runID, runInfo: info, results: results, drift: state.drift, slowdowns: [], interrupted: true)
+            return CheckReport(
+                runID: runID, runInfo: info, results: results, drift: state.drift, slowdowns: [], interrupted: true,
+                skippedVariations: planner.skipped, failOnSlowdown: options.failOnSlowdown,
+                requireAllVariations: options.requireAllVariations)
         }
         let slowdowns = try database.slowdowns().filter { $0.runID == runID }
         var report = CheckReport(
-            runID: runID, runInfo: info, results: results, drift: state.drift, slowdowns: slowdowns, interrupted: false)
-        let passed = report.passed && (!options.failOnSlowdown || slowdowns.isEmpty)
+            runID: runID, runInfo: info, results: results, drift: state.drift, slowdowns: slowdowns, interrupted: false,
+            skippedVariations: planner.skipped, failOnSlowdown: options.failOnSlowdown,
+            requireAllVariations: options.requireAllVariations)
+        let passed = report.passed
         try database.finishRun(id: runID, outcome: passed ? "passed" : "failed", endedAt: endedAt)
         report.runInfo.endedAt = endedAt
         report.runInfo.outcome = passed ? "passed" : "failed"
@@ -164,10 +175,11 @@ public struct CheckRunner: Sendable {
     }
 
     /// Earlier runs where the same spec digest and tool version gave another control image.
-    /// A spec whose two controls differ has no stable digest to drift from, so it is exempt.
+    /// A spec whose two controls differ, or a negative control (unreproducible by design),
+    /// has no stable digest to drift from, so it is exempt.
     static func drift(of result: inout SpecResult, database: ResultsDatabase, toolVersion: String, runID: Int64) throws -> [DriftEntry] {
         guard let control = result.builds.first(where: { $0.role == .control })?.imageDigest,
-              result.culprits != [SpecChecker.noVariationCulprit]
+              result.culpritVerdict != .nondeterministic, result.expectation != .unreproducible
         else { return [] }
         let drift = try database.drift(for: result.specDigest, toolVersion: toolVersion, imageDigest: control, excludingRun: runID)
         guard !drift.isEmpty else { return [] }

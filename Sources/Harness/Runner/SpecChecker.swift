@@ -12,8 +12,6 @@ struct SpecChecker: Sendable {
     var keepArtifacts: String?
     var onBuild: @Sendable (BuildRole) -> Void
 
-    static let noVariationCulprit = "(none: differs even without variation)"
-
     func check(specPath: String, summary: SpecSummary, slot: String) -> SpecResult {
         let expectation = Expectation(rawValue: summary.expectation) ?? .reproducible
         var result = SpecResult(
@@ -78,27 +76,23 @@ struct SpecChecker: Sendable {
         }
 
         if !secondControl.result.succeeded {
-            result.culprits = []
+            result.culpritVerdict = .unknown
             result.explanation += "The second control build failed, so the culprit is unknown: \(secondControl.result.error ?? "")\n"
         } else if secondControl.result.imageDigest != control.result.imageDigest {
-            result.culprits = [Self.noVariationCulprit]
+            result.culpritVerdict = .nondeterministic
         } else {
-            let names = planner.activeNames
-            let bisects = build(
-                names.map { (BuildRole.bisect($0.rawValue), [$0], artifact(.bisect($0.rawValue))) }, specPath, slot)
-            for (name, bisect) in zip(names, bisects) {
-                result.builds.append(bisect.result)
-                if bisect.result.succeeded && bisect.result.imageDigest != control.result.imageDigest {
-                    result.culprits.append(name.rawValue)
-                }
-            }
-            let failed = zip(names, bisects).filter { !$0.1.result.succeeded }.map(\.0.rawValue)
-            if !failed.isEmpty {
-                result.explanation += "bisect builds failed for \(failed.joined(separator: ", ")), so they could not be judged.\n"
-            }
+            let culprit = searchCulprit(
+                control: control.result, specPath: specPath, slot: slot, artifact: artifact, into: &result)
+            result.culprits = culprit.variations
+            result.culpritVerdict = culprit.verdict
         }
-        result.explanation = Self.explainDifference(result, control: control.result, experiment: experiment.result)
-            + result.explanation
+        if result.passed {
+            // A negative control did what it is for; its differences are expected, so one line says it.
+            result.explanation = Self.expectedDifference(result)
+        } else {
+            result.explanation = Self.explainDifference(result, control: control.result, experiment: experiment.result)
+                + result.explanation
+        }
         // The verdict stands, but a spec whose builds cannot finish in time needs attention first.
         if result.builds.contains(where: \.timedOut) {
             result.outcome = .timeout
@@ -107,14 +101,47 @@ struct SpecChecker: Sendable {
         return result
     }
 
+    /// One `bisect-<name>` build per active variation; each that differs from the control is
+    /// built once more (`repeat-<name>`) and named only if it differs again, because one
+    /// differing build may be chance that happened to land on that variation.
+    private func searchCulprit(
+        control: BuildResult, specPath: String, slot: String, artifact: (BuildRole) -> String?,
+        into result: inout SpecResult
+    ) -> Culprit {
+        let names = planner.activeNames
+        let bisects = build(names.map { (BuildRole.bisect($0.rawValue), [$0], artifact(.bisect($0.rawValue))) }, specPath, slot)
+        result.builds += bisects.map(\.result)
+        let blamed = zip(names, bisects).filter { $0.1.result.succeeded && $0.1.result.imageDigest != control.imageDigest }.map(\.0)
+        let failed = zip(names, bisects).filter { !$0.1.result.succeeded }.map(\.0.rawValue)
+        if !failed.isEmpty {
+            result.explanation += "bisect builds failed for \(failed.joined(separator: ", ")), so they could not be judged.\n"
+        }
+        let repeats = build(blamed.map { (Self.repeatRole($0), [$0], nil) }, specPath, slot)
+        result.builds += repeats.map(\.result)
+        let confirmed = zip(blamed, repeats)
+            .filter { $0.1.result.succeeded && $0.1.result.imageDigest != control.imageDigest }.map(\.0.rawValue)
+        let flaky = blamed.map(\.rawValue).filter { !confirmed.contains($0) }
+        if !confirmed.isEmpty {
+            if !flaky.isEmpty {
+                result.explanation += "Flaky: \(flaky.joined(separator: ", ")) reproduced the difference once but not on a repeat.\n"
+            }
+            return Culprit(variations: confirmed, verdict: .confirmed)
+        }
+        if !flaky.isEmpty { return Culprit(variations: flaky, verdict: .flaky) }
+        return Culprit(variations: [], verdict: failed.isEmpty ? .combination : .unknown)
+    }
+
+    static func repeatRole(_ variation: Variation.Name) -> BuildRole { BuildRole(rawValue: "repeat-\(variation.rawValue)") }
+
     private func build(
         _ requests: [(BuildRole, Set<Variation.Name>, String?)], _ specPath: String, _ slot: String
     ) -> [ExecutedBuild] {
         let planner = self.planner, executor = self.executor, slots = self.slots, onBuild = self.onBuild
+        let inputs = SpecInputs.relativeReferences(ofSpecAt: specPath)
         return Parallel.run(requests.map { request in
             { @Sendable in
                 let (role, varied, file) = request
-                let plan = planner.plan(role: role, varied: varied, specPath: specPath, slot: "\(slot)-\(role)")
+                let plan = planner.plan(role: role, varied: varied, specPath: specPath, slot: "\(slot)-\(role)", inputs: inputs)
                 return slots.with {
                     onBuild(role)
                     return executor.run(plan, archivePath: file)
@@ -126,13 +153,7 @@ struct SpecChecker: Sendable {
     static func explainDifference(_ result: SpecResult, control: BuildResult, experiment: BuildResult) -> String {
         var text = "Unreproducible: the control gave \(control.imageDigest?.description ?? "?") and the experiment "
             + "\(experiment.imageDigest?.description ?? "?")\(variationNote(experiment)).\n"
-        if result.culprits == [noVariationCulprit] {
-            text += "Culprit: none: two control builds differ, so it differs even without variation.\n"
-        } else if result.culprits.isEmpty {
-            text += "Culprit: no single variation reproduces the difference; only their combination does.\n"
-        } else {
-            text += "Culprit: \(result.culprits.joined(separator: ", ")) (alone reproduces the difference).\n"
-        }
+        if let culprit = result.culprit { text += "Culprit: \(culprit.summary).\n" }
         if !result.differences.isEmpty {
             text += ArchiveDiff.explain(Array(result.differences.prefix(20)))
             if result.differences.count > 20 { text += "… and \(result.differences.count - 20) more.\n" }
@@ -141,6 +162,17 @@ struct SpecChecker: Sendable {
             .filter { experiment.variationsApplied.contains($0.key) }.map { "\($0.key)=\($0.value)" }
         if !values.isEmpty { text += "Experiment values: \(values.joined(separator: "; "))\n" }
         return text
+    }
+
+    /// A negative control's expected difference, in one line.
+    static func expectedDifference(_ result: SpecResult) -> String {
+        var text = "Unreproducible, as this negative control expects"
+        let count = result.differences.count
+        if let first = result.primaryDifference {
+            text += ": \(count) difference\(count == 1 ? "" : "s"), first \(first.summary)"
+        }
+        if let culprit = result.culprit { text += "; culprit: \(culprit.summary)" }
+        return text + "."
     }
 
     static func variationNote(_ experiment: BuildResult) -> String {

@@ -88,7 +88,13 @@ public struct BuildEnvironmentPlanner: Sendable {
     /// `varied`: the variations that take their experiment value in this build (none for a
     /// control, all active ones for the experiment, one for `bisect-<name>`). Every other
     /// active variation takes its control value, so builds differ only in what is varied.
-    public func plan(role: BuildRole, varied: Set<Variation.Name>, specPath: String, slot: String) -> BuildPlan {
+    ///
+    /// `inputs`: what the spec names by a relative path (``SpecInputs``); under `build_path`
+    /// those outside the spec's folder are copied too, at the same relative place, so a
+    /// `"graph": "../elsewhere/graph.json"` still resolves in the copy.
+    public func plan(
+        role: BuildRole, varied: Set<Variation.Name>, specPath: String, slot: String, inputs: [String] = []
+    ) -> BuildPlan {
         func isVaried(_ name: Variation.Name) -> Bool { varied.contains(name) && activeNames.contains(name) }
         func value(_ name: Variation.Name) -> String? {
             active.first { $0.name == name }.map { isVaried(name) ? $0.experiment : $0.control }
@@ -98,7 +104,7 @@ public struct BuildEnvironmentPlanner: Sendable {
         // moves with its own folder.
         var specDirectory = Self.directory(of: specPath)
         if Self.lastComponent(specPath) == "spec.json" { specDirectory = Self.directory(of: specDirectory) }
-        let specFile = String(specPath.dropFirst(specDirectory.count).drop { $0 == "/" })
+        var specFile = String(specPath.dropFirst(specDirectory.count).drop { $0 == "/" })
         var values: [String: String] = [:]
         for variation in active { values[variation.name.rawValue] = value(variation.name) }
 
@@ -141,9 +147,15 @@ public struct BuildEnvironmentPlanner: Sendable {
         let changesUser = isVaried(.userGroup)
         let owner: (uid: UInt32, gid: UInt32)? = changesUser ? (Variation.experimentUID, Variation.experimentGID) : nil
         if isVaried(.buildPath) {
-            visible = "\(slotRoot)/build-path/\(Self.lastComponent(specDirectory))"
+            let trees = Self.outermost([specDirectory] + inputs.filter { !Self.isInside($0, specDirectory) })
+            let root = Self.commonAncestor(trees)
+            visible = "\(slotRoot)/build-path/\(root == "/" ? "root" : Self.lastComponent(root))"
             files = visible
-            steps.append(.copy(from: specDirectory, to: visible, owner: owner))
+            for tree in trees {
+                let relative = Self.relative(tree, to: root)
+                steps.append(.copy(from: tree, to: relative.isEmpty ? visible : "\(visible)/\(relative)", owner: owner))
+            }
+            specFile = Self.relative(specPath, to: root)
             values["build_path"] = visible
         } else if changesUser {
             // The other uid must be able to read the spec and its store; a private copy owned
@@ -162,10 +174,15 @@ public struct BuildEnvironmentPlanner: Sendable {
         var script: [String] = []
         var scriptArguments: [String] = []
         var unshareFlags: [String] = []
-        if isVaried(.domainHost), let name = value(.domainHost), let hostname = host.executable("hostname") {
+        if isVaried(.domainHost), let name = value(.domainHost), let hostname = host.executable("hostname"),
+            let domainname = host.executable("domainname")
+        {
+            // Both names of the new UTS namespace, as reprotest sets them: the host name and
+            // the NIS domain name (setdomainname).
             unshareFlags.append("--uts")
-            script.append("\"$1\" \"$2\"; shift 2")
-            scriptArguments += [hostname, name]
+            script.append("\"$1\" \"$2\"; \"$3\" \"$4\"; shift 4")
+            scriptArguments += [hostname, name, domainname, Variation.experimentDomainName]
+            values["domain_host"] = "\(name), domain \(Variation.experimentDomainName)"
         }
         if files != visible, let mount = host.executable("mount") {
             unshareFlags.append("--mount")
@@ -208,6 +225,40 @@ public struct BuildEnvironmentPlanner: Sendable {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let directory = String(path[..<slash])
         return directory.isEmpty ? "/" : directory
+    }
+
+    static func isInside(_ path: String, _ directory: String) -> Bool {
+        path == directory || directory == "/" || path.hasPrefix(directory + "/")
+    }
+
+    /// `path` below `root` (which holds it), without a leading slash; empty for `root` itself.
+    static func relative(_ path: String, to root: String) -> String {
+        guard path != root else { return "" }
+        return String(path.dropFirst(root == "/" ? 1 : root.count + 1))
+    }
+
+    /// The paths not inside another of them, in their given order.
+    static func outermost(_ paths: [String]) -> [String] {
+        var kept: [String] = []
+        for (index, path) in paths.enumerated() {
+            let coveredByOther = paths.enumerated().contains { other in
+                other.offset != index && isInside(path, other.element) && (path != other.element || other.offset < index)
+            }
+            if !coveredByOther { kept.append(path) }
+        }
+        return kept
+    }
+
+    /// The deepest folder holding every path (for one folder, itself).
+    static func commonAncestor(_ paths: [String]) -> String {
+        guard let first = paths.first else { return "/" }
+        if paths.count == 1 { return first }
+        var common = first.split(separator: "/", omittingEmptySubsequences: true)
+        for path in paths.dropFirst() {
+            let components = path.split(separator: "/", omittingEmptySubsequences: true)
+            common = Array(zip(common, components).prefix { $0 == $1 }.map(\.0))
+        }
+        return "/" + common.joined(separator: "/")
     }
 
     static func lastComponent(_ path: String) -> String {

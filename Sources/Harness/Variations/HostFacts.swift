@@ -41,7 +41,8 @@ public struct HostFacts: Sendable, Equatable {
     public func hasZoneinfo(_ zone: String) -> Bool { zoneinfo.contains(zone) }
 
     static let toolNames = [
-        "setpriv", "disorderfs", "fusermount", "unshare", "mount", "umount", "setarch", "taskset", "hostname", "sh", "env",
+        "setpriv", "disorderfs", "fusermount", "unshare", "mount", "umount", "setarch", "taskset", "hostname", "domainname", "sh",
+        "env",
     ]
 
     /// Reads the live machine. PATH falls back to Debian's default when unset.

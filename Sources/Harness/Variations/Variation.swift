@@ -51,6 +51,8 @@ extension Variation {
     /// exists everywhere and owns nothing the build could read by accident.
     public static let experimentUID: UInt32 = 65534
     public static let experimentGID: UInt32 = 65534
+    /// The NIS domain name `domain_host` sets beside the host name.
+    public static let experimentDomainName = "reprotest-capture-domain"
 
     /// The catalogue, with the values that depend on this host (its uid, CPU count, hostname,
     /// architecture, PATH, time zone data) resolved, so every chosen value can be recorded.
@@ -80,7 +82,7 @@ extension Variation {
             Variation(name: .numCPUs, control: allCPUs, experiment: "0", requiredTools: ["taskset"]),
             Variation(
                 name: .domainHost, control: host.hostname, experiment: "reprotest-capture-host",
-                requiredTools: ["unshare", "hostname"], needsRoot: true),
+                requiredTools: ["unshare", "hostname", "domainname"], needsRoot: true),
             Variation(
                 name: .aslr, control: "setarch \(host.architecture) -R (ASLR off)", experiment: "(ASLR on)",
                 requiredTools: ["setarch"]),

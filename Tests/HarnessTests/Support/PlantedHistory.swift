@@ -11,7 +11,7 @@ enum PlantedHistory {
 
     static func database() throws -> ResultsDatabase {
         let database = try ResultsDatabase.inMemory()
-        let walls = [100, 110, 90, 105, 95]
+        let walls = [1000, 1100, 900, 1050, 950]
         for (offset, wall) in walls.enumerated() {
             let runID = try database.beginRun(ResultFixtures.run(startedAt: 1_700_000_000 + Double(offset) * 86_400))
             try database.record(ResultFixtures.reproducible("hello", wall: wall), runID: runID)
@@ -20,13 +20,13 @@ enum PlantedHistory {
             try database.finishRun(id: runID, outcome: "passed", endedAt: 1_700_000_000 + Double(offset) * 86_400 + 60)
         }
         let beta = try database.beginRun(ResultFixtures.run(host: "beta", startedAt: 1_700_500_000))
-        try database.record(ResultFixtures.reproducible("hello", image: "beta-image", wall: 100), runID: beta)
+        try database.record(ResultFixtures.reproducible("hello", image: "beta-image", wall: 1000), runID: beta)
         try database.finishRun(id: beta, outcome: "passed", endedAt: 1_700_500_100)
         let interrupted = try database.beginRun(ResultFixtures.run(startedAt: 1_700_600_000))
         try database.markInterrupted(runID: interrupted, endedAt: 1_700_600_010)
 
         let latest = try database.beginRun(ResultFixtures.run(startedAt: 1_701_000_000, tool: "1.0.0"))
-        try database.record(ResultFixtures.reproducible("hello", wall: 200), runID: latest)
+        try database.record(ResultFixtures.reproducible("hello", wall: 2000), runID: latest)
         try database.record(ResultFixtures.unreproducible("date"), runID: latest)
         try database.record(ResultFixtures.unreproducible("negative-control", passed: true), runID: latest)
         try database.record(ResultFixtures.buildError("broken"), runID: latest)

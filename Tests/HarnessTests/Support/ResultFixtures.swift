@@ -47,7 +47,7 @@ enum ResultFixtures {
         SpecResult(
             specName: name, specPath: "specs/\(name).json", specDigest: digest("\(name)-\(spec)"),
             expectation: passed ? .unreproducible : .reproducible, outcome: .unreproducible, passed: passed,
-            culprits: ["time"],
+            culprits: ["time"], culpritVerdict: .confirmed,
             builds: [build(.control, image: "\(name)-c"), build(.experiment, image: "\(name)-e")],
             differences: [
                 Difference(layer: "layer 1", path: "/nix/store/bbb-date/stamp", field: "mtime", control: "1", experiment: "3600"),
