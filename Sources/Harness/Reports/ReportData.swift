@@ -128,8 +128,9 @@ struct ReportData {
     }
 
     var passedCount: Int { latest.filter(\.result.passed).count }
-    var failedCount: Int { latest.filter { !$0.result.passed && $0.result.outcome != .buildError }.count }
-    var buildErrorCount: Int { latest.filter { $0.result.outcome == .buildError }.count }
+    var failedCount: Int { latest.filter { !$0.result.passed && !$0.result.outcome.isError }.count }
+    /// Builds that failed or ran out of time: no verdict on reproducibility.
+    var buildErrorCount: Int { latest.filter { $0.result.outcome.isError }.count }
 
     var hasAttention: Bool {
         !slowdowns.isEmpty || !disagreements.isEmpty || !unfinishedRuns.isEmpty || !skippedVariations.isEmpty
@@ -137,7 +138,7 @@ struct ReportData {
     }
 
     static func verdict(_ result: SpecResult) -> String {
-        if result.outcome == .buildError { return "error" }
+        if result.outcome.isError { return "error" }
         return result.passed ? "pass" : "fail"
     }
 
