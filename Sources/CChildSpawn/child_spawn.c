@@ -137,6 +137,9 @@ static void run_supervisor(
     install(SIGINT, supervisor_stop);
     install(SIGHUP, supervisor_stop);
     install(SIGALRM, supervisor_escalate);
+    // A report written after the parent died must fail with EPIPE, not end the supervisor
+    // before it has stopped and reaped the group.
+    install(SIGPIPE, SIG_IGN);
     // The group's SIGINT and SIGTERM echo back here: only the first stop request counts.
     sigprocmask(SIG_SETMASK, &none, NULL);
 

@@ -220,13 +220,15 @@ struct CheckFaultTests {
         let fixture = try SleepingCorpus(label: "timeout")
         defer { fixture.remove() }
         let json = fixture.root + "/summary.json", junit = fixture.root + "/junit.xml"
-        let check = try fixture.start(["--timeout", "3", "--json", json, "--junit", junit])
+        // Long enough that the build is inside its sleep, past fakeroot's start-up: a stop that
+        // lands before fakeroot has set its trap leaves its faked daemon behind.
+        let check = try fixture.start(["--timeout", "8", "--json", json, "--junit", junit])
         check.waitUntilExit()
         #expect(check.terminationStatus == 1)
         let document = try JSONDecoder().decode(JSONSummary.Document.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
         let spec = try #require(document.specs.first)
         #expect(spec.outcome == .timeout && !spec.passed)
-        #expect(spec.builds.contains { $0.error?.contains("3 s timeout") == true })
+        #expect(spec.builds.contains { $0.error?.contains("8 s timeout") == true })
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains("type=\"timeout\""), "\(xml)")
         #expect(fixture.sleepers.isEmpty)
