@@ -203,6 +203,13 @@ struct CheckFaultTests {
                 environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { $1 })
         }
 
+        /// A check whose builds are inside their sleep, one of them on a disorderfs mount.
+        func startSleeping() throws -> Process {
+            let check = try start()
+            #expect(Background.waitUntil(seconds: 60) { !sleepers.isEmpty && !mounts.isEmpty })
+            return check
+        }
+
         /// Processes still sleeping for the marker (zombies excepted: they run no more).
         var sleepers: [pid_t] { CheckFaultTests.processes(containing: "sleep \(marker)") }
         var mounts: [String] { CheckFaultTests.mounts(under: temporary) }
@@ -244,8 +251,7 @@ struct CheckFaultTests {
         let fixture = try SleepingCorpus(label: "stopped-\(signal)")
         defer { fixture.remove() }
         let before = Self.conventionFolders()
-        let check = try fixture.start()
-        #expect(Background.waitUntil(seconds: 60) { !fixture.sleepers.isEmpty && !fixture.mounts.isEmpty })
+        let check = try fixture.startSleeping()
         kill(check.processIdentifier, signal)
         check.waitUntilExit()
         #expect(check.terminationStatus == 130)
@@ -261,8 +267,7 @@ struct CheckFaultTests {
         let fixture = try SleepingCorpus(label: "killed")
         defer { fixture.remove() }
         let before = Self.conventionFolders()
-        let check = try fixture.start()
-        #expect(Background.waitUntil(seconds: 60) { !fixture.sleepers.isEmpty && !fixture.mounts.isEmpty })
+        let check = try fixture.startSleeping()
         kill(check.processIdentifier, SIGKILL)
         check.waitUntilExit()
         // The supervisors get SIGTERM from the kernel and stop their groups.
