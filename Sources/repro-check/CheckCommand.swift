@@ -3,6 +3,7 @@ import Builder
 import Dispatch
 import Foundation
 import Harness
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,13 +18,15 @@ struct CheckCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Spec files, or corpus folders holding *.json specs or */spec.json.")
+    @Argument(help: "Spec files, spec folders (holding spec.json), or corpus folders holding *.json specs or */spec.json.")
     var specs: [String] = ["Corpus"]
 
     @Option(name: .customLong("db"), help: "The results database.")
     var database = "reports/repro.sqlite"
 
-    @Option(name: .customLong("vary"), help: "Variations as reprotest spells them: -time,+umask, @none, @all.")
+    @Option(
+        name: .customLong("vary"),
+        help: "Variations as reprotest spells them: -time,+umask, @none, @all. Names: \(Variation.Name.allCases.map(\.rawValue).joined(separator: ", ")).")
     var vary: [String] = []
 
     @Option(name: .customLong("jobs"), help: "Builds to run at once (the two builds of one spec may run together).")
@@ -37,6 +40,14 @@ struct CheckCommand: ParsableCommand {
 
     @Option(name: .customLong("shard"), help: "Check only shard K of N (specs whose index mod N is K-1).")
     var shard: String?
+
+    @Option(
+        name: .customLong("filter"),
+        help: ArgumentHelp("Check only specs whose name or path matches this regular expression (repeatable).", valueName: "pattern"))
+    var filter: [String] = []
+
+    @Flag(name: .customLong("fail-fast"), help: "Start no further spec after the first failure.")
+    var failFast = false
 
     @Option(name: .customLong("keep-artifacts"), help: "Keep every build's archive under DIR/<spec>/<role>.tar.")
     var keepArtifacts: String?
@@ -70,7 +81,9 @@ struct CheckCommand: ParsableCommand {
         let specPaths: [String]
         do {
             selection = try VariationSelection.parse(vary)
-            specPaths = try SpecDiscovery.find(specs, shard: try shard.map { try Shard(parsing: $0) })
+            specPaths = try SpecDiscovery.find(
+                specs, filter: filter.isEmpty ? nil : try SpecFilter(patterns: filter),
+                shard: try shard.map { try Shard(parsing: $0) })
         } catch let error as VariationSelectionError {
             throw UsageError(error.description)
         } catch let error as DiscoveryError {
@@ -78,26 +91,18 @@ struct CheckCommand: ParsableCommand {
         }
         let summaries = try CheckRunner.summaries(of: specPaths)
 
-        let options = CheckOptions(
+        var options = CheckOptions(
             specs: specPaths, databasePath: database, selection: selection, jobs: jobs,
             keepArtifacts: keepArtifacts.map { SpecDiscoveryPath.absolute($0) }, failOnSlowdown: failOnSlowdown,
             timeoutSeconds: timeout, builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? Self.runningExecutable(),
             toolVersion: ToolVersion.string, gitCommit: Self.gitCommit(), host: HostFacts.gethostname(),
             optionsJSON: optionsJSON(selection: selection), runGroup: effectiveRunGroup,
             requireAllVariations: requireAllVariations)
+        options.failFast = failFast
         let registry = ChildRegistry()
         let runner = CheckRunner(options: options, registry: registry)
 
-        // SIGINT/SIGTERM arrive on a dispatch source rather than a C handler, so stopping the
-        // children and marking the run happen in ordinary code, with no global state.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { registry.stopAll() }
-            source.resume()
-            return source
-        }
+        let sources = Self.stopChildrenOnSignals(registry)
         defer { sources.forEach { $0.cancel() } }
 
         let display = CheckProgress(terminal: isatty(2) != 0)
@@ -124,6 +129,19 @@ struct CheckCommand: ParsableCommand {
         if !report.passed { throw ExitCode(1) }
     }
 
+    /// SIGINT/SIGTERM arrive on a dispatch source rather than a C handler, so stopping the
+    /// children and marking the run happen in ordinary code, with no global state.
+    static func stopChildrenOnSignals(_ registry: ChildRegistry) -> [any DispatchSourceSignal] {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        return [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { registry.stopAll() }
+            source.resume()
+            return source
+        }
+    }
+
     /// `--run-group`, else the CI run's id, so the shards of one workflow run share a group.
     private var effectiveRunGroup: String? {
         if let runGroup, !runGroup.isEmpty { return runGroup }
@@ -137,6 +155,7 @@ struct CheckCommand: ParsableCommand {
             "shard": shard ?? NSNull(), "keepArtifacts": keepArtifacts ?? NSNull(), "failOnSlowdown": failOnSlowdown,
             "timeout": timeout,
             "requireAllVariations": requireAllVariations, "runGroup": effectiveRunGroup ?? NSNull(),
+            "filter": filter, "failFast": failFast,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
@@ -188,9 +207,12 @@ enum SpecDiscoveryPath {
 }
 
 /// On a terminal, one rewritten status line (spec i of n, build role); otherwise one plain
-/// line per finished spec, so CI logs read top to bottom.
+/// line per finished spec, so CI logs read top to bottom. Finished lines come out in corpus
+/// order whatever order parallel builds end in: each waits for the specs before it.
 final class CheckProgress: Sendable {
     let terminal: Bool
+    /// The next position to print, and finished lines waiting for it.
+    private let pending = Mutex<(next: Int, lines: [Int: String])>((1, [:]))
     init(terminal: Bool) { self.terminal = terminal }
 
     func show(_ event: CheckEvent) {
@@ -202,12 +224,33 @@ final class CheckProgress: Sendable {
         case let .building(position, total, spec, role):
             if terminal { FileHandleStderr.write("\r\u{1B}[Kspec \(position) of \(total): \(spec): \(role) build") }
         case let .finished(position, total, result):
-            FileHandleStderr.write((terminal ? "\r\u{1B}[K" : "") + Self.line(result, position: position, total: total) + "\n")
+            let ready = pending.withLock { state in
+                state.lines[position] = Self.line(result, position: position, total: total)
+                var ready: [String] = []
+                while let line = state.lines.removeValue(forKey: state.next) {
+                    ready.append(line)
+                    state.next += 1
+                }
+                return ready
+            }
+            write(ready)
         }
     }
 
+    /// Lines still waiting (an earlier spec never finished: interrupted or --fail-fast) come
+    /// out in order at the end rather than being lost.
     func done() {
+        let rest = pending.withLock { state in
+            defer { state.lines = [:] }
+            return state.lines.sorted { $0.key < $1.key }.map(\.value)
+        }
+        write(rest)
         if terminal { FileHandleStderr.write("\r\u{1B}[K") }
+    }
+
+    private func write(_ lines: [String]) {
+        guard !lines.isEmpty else { return }
+        FileHandleStderr.write((terminal ? "\r\u{1B}[K" : "") + lines.map { $0 + "\n" }.joined())
     }
 
     static func line(_ result: SpecResult, position: Int, total: Int) -> String {

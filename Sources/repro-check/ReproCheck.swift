@@ -9,7 +9,7 @@ struct ReproCheck: AsyncParsableCommand {
         commandName: "repro-check",
         abstract: "Build container images the way nixpkgs' streamLayeredImage does, and prove they are reproducible.",
         version: ToolVersion.string,
-        subcommands: [BuildCommand.self, PlanCommand.self, CheckCommand.self, DiffCommand.self, ReportCommand.self, MergeCommand.self]
+        subcommands: [BuildCommand.self, PlanCommand.self, CheckCommand.self, DiffCommand.self, ReportCommand.self, MergeCommand.self, ReplayCommand.self]
     )
 }
 
@@ -24,6 +24,8 @@ enum Main {
         // A closed stdout surfaces as EPIPE, so work directories and temporary outputs are
         // cleaned up on the way out; then the exit is as quiet as `cat`'s (see closedStdout).
         signal(SIGPIPE, SIG_IGN)
+        let known = ReproCheck.configuration.subcommands.map { $0._commandName }
+        if let typo = SubcommandSuggestion.error(for: Array(Self.arguments().dropFirst()), known: known) { fail(typo, code: 2) }
         do {
             var command = try ReproCheck.parseAsRoot(Array(Self.arguments().dropFirst()))
             if var asynchronous = command as? AsyncParsableCommand {

@@ -30,7 +30,7 @@ struct ReportWriterTests {
         #expect(html.contains("never recorded an end"))
         // Explanations and differences.
         #expect(html.contains(ResultFixtures.unreproducible("date").explanation))
-        #expect(html.contains("<td>/nix/store/bbb-date/stamp</td><td>mtime</td><td>1</td><td>3600</td>"))
+        #expect(html.contains("<td data-label=\"Path\">/nix/store/bbb-date/stamp</td><td data-label=\"Field\">mtime</td><td data-label=\"Control\">1</td><td data-label=\"Experiment\">3600</td>"))
         #expect(html.contains("store path /nix/store/zzz-missing not found"))
         // Charts: one timeline and one trend per spec, drift marked.
         let specs = 6
@@ -56,8 +56,8 @@ struct ReportWriterTests {
         let markdown = try ReportWriter.render(database: PlantedHistory.database()).markdown
         #expect(markdown.hasPrefix("# repro-check results\n"))
         #expect(markdown.contains("**6 specs**: 3 passed, 2 failed, 1 build errors · 9 runs (2 unfinished)"))
-        #expect(markdown.contains("| `hello` | reproducible | reproducible | ✅ pass | #8 | alpha |"))
-        #expect(markdown.contains("| `date` | reproducible | unreproducible | ❌ fail | #8 |"))
+        #expect(markdown.contains("| `hello` | ✅ pass | reproducible (reproducible) | — | 2023-11-26 12:00:00Z (run #8) | — | #8 | alpha |"))
+        #expect(markdown.contains("| `date` | ❌ fail | unreproducible (reproducible) | 2023-11-26 12:00:00Z (run #8) | never |"))
         #expect(markdown.contains("**Digest drift**: `drifty`"))
         #expect(markdown.contains("**Slowdown**: `hello` control build took 2.0 s in run #8"))
         #expect(markdown.contains("**Hosts disagree** on `hello`"))
@@ -67,7 +67,7 @@ struct ReportWriterTests {
         #expect(markdown.contains("- ⚠️ **Variation skipped**: `kernel` was not applied in the latest results: needs setarch."))
         #expect(markdown.contains("- ❌ `<script>alert('x')</script> | pipe` did not meet its expectation"))
         // The pipe in the hostile name must not split the table row.
-        #expect(markdown.contains("| `<script>alert('x')</script> \\| pipe` | reproducible | unreproducible |"))
+        #expect(markdown.contains("| `<script>alert('x')</script> \\| pipe` | ❌ fail | unreproducible (reproducible) |"))
         #expect(markdown.contains("### \\<script\\>alert('x')\\</script\\> \\| pipe — fail"))
         #expect(markdown.contains("▁"))
     }

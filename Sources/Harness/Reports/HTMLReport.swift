@@ -90,23 +90,52 @@ enum HTMLReport {
     private static func status(_ data: ReportData) -> String {
         var out = "<section id=\"status\"><h2>Latest status</h2>"
         guard !data.latest.isEmpty else { return out + "<p>No spec has been checked yet.</p></section>\n" }
-        out += "<table><thead><tr><th>Spec</th><th>Expected</th><th>Outcome</th><th>Verdict</th><th>Run</th><th>Host</th><th>Control image</th><th>Experiment image</th></tr></thead><tbody>"
+        out += "<p class=\"muted\">Failing specs first, then by name. Times are UTC.</p>"
+        out += "<table><thead><tr><th>Spec</th><th>Verdict</th><th>Failing since</th><th>Last passed</th><th>Cause</th><th>Run</th><th>Control image</th><th>Experiment image</th></tr></thead><tbody>"
         for stored in data.latest {
             let result = stored.result
             let verdict = ReportData.verdict(result)
+            let history = data.history(of: result.specName)
             out += "<tr class=\"\(verdict)\"><td><a href=\"#history-\(anchor(result.specName))\">\(e(result.specName))</a></td>"
-            out += "<td>\(e(result.expectation.rawValue))</td><td>\(e(result.outcome.rawValue))</td>"
-            out += "<td><span class=\"badge \(verdict)\">\(verdict)</span></td>"
-            out += "<td>#\(stored.run.id)\(stored.run.status == .finished ? "" : " <span class=\"badge warn\">\(e(stored.run.status.rawValue))</span>")</td>"
-            out += "<td>\(e(stored.run.info.host))</td>"
-            out += "<td>\(digestCell(stored.imageDigest(.control)))</td><td>\(digestCell(stored.imageDigest(.experiment)))</td></tr>"
+            out += cell("Verdict", "<span class=\"badge \(verdict)\">\(verdict)</span><br><span class=\"when\">\(e(result.outcome.rawValue))</span><br><span class=\"muted when\">expected \(e(result.expectation.rawValue))</span>")
+            out += cell("Failing since", moment(history?.failingSince, none: "—"))
+            out += cell("Last passed", moment(history?.lastPassed, none: "never"))
+            let cause = ReportData.cause(result)
+            out += cell("Cause", cause.isEmpty ? "<span class=\"muted\">—</span>" : e(cause))
+            out += cell("Run", "#\(stored.run.id) on \(e(stored.run.info.host))\(stored.run.status == .finished ? "" : " <span class=\"badge warn\">\(e(stored.run.status.rawValue))</span>")")
+            out += cell("Control image", images(result.builds.first { $0.role == .control }))
+            out += cell("Experiment image", images(result.builds.first { $0.role == .experiment })) + "</tr>"
         }
         return out + "</tbody></table></section>\n"
+    }
+
+    /// A table cell that keeps its column name, shown above the value where the table
+    /// collapses into cards on a narrow screen.
+    private static func cell(_ label: String, _ html: String, _ attributes: String = "") -> String {
+        "<td data-label=\"\(e(label))\"\(attributes)>\(html)</td>"
+    }
+
+    /// `2023-11-26 14:13:20Z` over `run #8`.
+    private static func moment(_ entry: VerdictHistoryEntry?, none: String) -> String {
+        guard let entry else { return "<span class=\"muted\">\(e(none))</span>" }
+        // Day and time may go on two lines, but neither breaks inside.
+        let parts = ReportFormat.utc(entry.startedAt).split(separator: " ").map { "<span class=\"when\">\(e(String($0)))</span>" }
+        return parts.joined(separator: " ") + "<br><span class=\"muted\">run #\(entry.runID)</span>"
     }
 
     private static func digestCell(_ digest: Digest?) -> String {
         guard let digest else { return "<span class=\"muted\">—</span>" }
         return "<code title=\"\(e(digest.description))\"><span class=\"swatch\" style=\"background:\(ReportFormat.color(digest))\"></span>\(e(ReportFormat.short(digest)))</code>"
+    }
+
+    /// The three digests of a build, labelled: the archive as streamed, the image ID (config
+    /// digest) and the manifest digest.
+    private static func images(_ build: BuildResult?) -> String {
+        guard let build, build.imageDigest != nil else { return "<span class=\"muted\">—</span>" }
+        let rows: [(String, Digest?)] = [
+            ("archive", build.imageDigest), ("image ID", build.configDigest), ("manifest", build.manifestDigest),
+        ]
+        return "<dl class=\"digests\">" + rows.map { "<dt>\($0.0)</dt><dd>\(digestCell($0.1))</dd>" }.joined() + "</dl>"
     }
 
     private static func explanations(_ data: ReportData) -> String {
@@ -118,11 +147,19 @@ enum HTMLReport {
             let verdict = ReportData.verdict(result)
             out += "<article class=\"spec \(verdict)\" id=\"spec-\(anchor(result.specName))\"><h3>\(e(result.specName)) <span class=\"badge \(verdict)\">\(verdict)</span></h3>"
             out += "<p class=\"meta\">\(e(result.specPath)) · expected \(e(result.expectation.rawValue)), got \(e(result.outcome.rawValue)) in run #\(stored.run.id) · spec <code>\(e(ReportFormat.short(result.specDigest)))</code></p>"
+            if let history = data.history(of: result.specName), !result.passed {
+                out += "<p>Failing since \(plainMoment(history.failingSince, none: "—")); last passed \(plainMoment(history.lastPassed, none: "never")).</p>"
+            }
             if !result.explanation.isEmpty { out += "<p class=\"explanation\">\(e(result.explanation))</p>" }
+            let control = result.builds.first { $0.role == .control }, experiment = result.builds.first { $0.role == .experiment }
+            if control?.imageDigest != nil || experiment?.imageDigest != nil {
+                out += "<div class=\"pair\"><div><h4>Control</h4>\(images(control))</div><div><h4>Experiment</h4>\(images(experiment))</div></div>"
+            }
             if ReportData.isExpectedDifference(result) {
                 out += "</article>"
                 continue
             }
+            out += "<p class=\"muted\">Rebuild both with the recorded values: <code>repro-check replay \(stored.run.id) \(e(ShellQuote.quote(result.specName)))</code></p>"
             if let culprit = result.culprit {
                 out += "<p>Culprit (\(e(culprit.verdict.rawValue))): \(culprit.variations.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>"
             }
@@ -132,8 +169,9 @@ enum HTMLReport {
             if !result.differences.isEmpty {
                 out += "<table class=\"diffs\"><thead><tr><th>Layer</th><th>Path</th><th>Field</th><th>Control</th><th>Experiment</th></tr></thead><tbody>"
                 for difference in result.differences.prefix(differenceLimit) {
-                    out += "<tr><td>\(e(difference.layer ?? "archive"))</td><td>\(e(difference.path ?? ""))</td><td>\(e(difference.field))</td>"
-                    out += "<td>\(e(difference.control ?? "(absent)"))</td><td>\(e(difference.experiment ?? "(absent)"))</td></tr>"
+                    out += "<tr>" + cell("Layer", e(difference.layer ?? "archive")) + cell("Path", e(difference.path ?? ""))
+                    out += cell("Field", e(difference.field)) + cell("Control", e(difference.control ?? "(absent)"))
+                    out += cell("Experiment", e(difference.experiment ?? "(absent)")) + "</tr>"
                 }
                 out += "</tbody></table>"
                 if result.differences.count > differenceLimit {
@@ -147,16 +185,25 @@ enum HTMLReport {
 
     private static func history(_ data: ReportData) -> String {
         var out = "<section id=\"history\"><h2>History per spec</h2>"
-        out += "<p class=\"muted\">Dots are runs in order; equal colours mean equal image digests. A red line marks drift (same spec digest, tool version and host, new image); an amber line a different image from another host; a grey line a change of spec or tool. Hover for details.</p>"
-        for history in data.histories {
+        out += "<p class=\"muted\">Columns are runs in order, labelled with the day they started (UTC); the last \(ReportData.recentLimit) runs are drawn, older ones summarised. Equal colours mean equal image digests. A red line marks drift (same spec digest, tool version and host, new image); an amber line a different image from another host; a grey line a change of spec or tool. Hover for details.</p>"
+        for full in data.histories {
+            let history = full.recent(ReportData.recentLimit)
             out += "<article class=\"chart\" id=\"history-\(anchor(history.specName))\"><h3>\(e(history.specName))</h3>"
+            out += "<p class=\"meta\">Last passed \(plainMoment(history.lastPassed, none: "never"))"
+            if let since = history.failingSince { out += " · failing since \(plainMoment(since, none: "—"))" }
+            out += "</p>"
+            if history.olderRuns > 0, let first = full.digests.first {
+                let older = full.changes.filter { $0.index < history.olderRuns }
+                let distinct = Set(full.digests.prefix(history.olderRuns).compactMap(\.controlDigest)).count
+                out += "<p class=\"muted\">\(history.olderRuns) earlier runs since \(e(ReportFormat.date(first.startedAt))) not drawn: \(distinct) distinct control image\(distinct == 1 ? "" : "s"), \(older.count) change\(older.count == 1 ? "" : "s") (\(older.filter { $0.kind == .drift }.count) drift).</p>"
+            }
             out += "<h4>Image digests</h4>" + SVGCharts.digestTimeline(history)
             if !history.changes.isEmpty {
                 out += "<ul class=\"changes\">"
                 for change in history.changes {
                     let entry = history.digests[change.index]
                     let kind = change.kind == .drift ? "fail" : change.kind == .hostChanged ? "warn" : "muted"
-                    out += "<li class=\"\(kind)\">run #\(entry.runID): <code>\(e(ReportFormat.short(change.from)))</code> → <code>\(e(ReportFormat.short(change.to)))</code> (\(e(change.kind.rawValue)))</li>"
+                    out += "<li class=\"\(kind)\">run #\(entry.runID), \(e(ReportFormat.utc(entry.startedAt))): <code>\(e(ReportFormat.short(change.from)))</code> → <code>\(e(ReportFormat.short(change.to)))</code> (\(e(change.kind.rawValue)))</li>"
                 }
                 out += "</ul>"
             }
@@ -169,17 +216,24 @@ enum HTMLReport {
         return out + "</section>\n"
     }
 
+    /// `2023-11-26 14:13:20Z (run #8)`.
+    private static func plainMoment(_ entry: VerdictHistoryEntry?, none: String) -> String {
+        guard let entry else { return e(none) }
+        return "\(e(ReportFormat.utc(entry.startedAt))) (run #\(entry.runID))"
+    }
+
     private static func crossHost(_ data: ReportData) -> String {
         var out = "<section id=\"cross-host\"><h2>Cross-host disagreements</h2>"
         guard !data.disagreements.isEmpty else {
             return out + "<p class=\"ok\">No two hosts built different images from the same spec digest and tool version.</p></section>\n"
         }
-        out += "<table><thead><tr><th>Spec</th><th>Spec digest</th><th>Tool</th><th>Host</th><th>Control image</th><th>Runs</th></tr></thead><tbody>"
+        out += "<table><thead><tr><th>Spec</th><th>Spec digest</th><th>Tool</th><th>Host</th><th>Control archive</th><th>Runs</th></tr></thead><tbody>"
         for disagreement in data.disagreements {
             for observation in disagreement.observations {
-                out += "<tr class=\"fail\"><td>\(e(disagreement.specNames.joined(separator: ", ")))</td><td><code>\(e(ReportFormat.short(disagreement.specDigest)))</code></td>"
-                out += "<td>\(e(disagreement.toolVersion))</td><td>\(e(observation.host))</td><td>\(digestCell(observation.imageDigest))</td>"
-                out += "<td>\(ReportData.runList(observation.runIDs))</td></tr>"
+                out += "<tr class=\"fail\"><td>\(e(disagreement.specNames.joined(separator: ", ")))</td>"
+                out += cell("Spec digest", "<code>\(e(ReportFormat.short(disagreement.specDigest)))</code>")
+                out += cell("Tool", e(disagreement.toolVersion)) + cell("Host", e(observation.host))
+                out += cell("Control archive", digestCell(observation.imageDigest)) + cell("Runs", ReportData.runList(observation.runIDs)) + "</tr>"
             }
         }
         return out + "</tbody></table></section>\n"
@@ -188,16 +242,21 @@ enum HTMLReport {
     private static func runs(_ data: ReportData) -> String {
         var out = "<section id=\"runs\"><h2>Runs</h2>"
         guard !data.runs.isEmpty else { return out + "<p>No runs recorded.</p></section>\n" }
+        let (shown, older) = data.recentRuns
         out += "<table><thead><tr><th>#</th><th>Group</th><th>Started (UTC)</th><th>Ended (UTC)</th><th>Host</th><th>Tool</th><th>Commit</th><th>Status</th><th>Outcome</th></tr></thead><tbody>"
-        for run in data.runs.reversed() {
+        for run in shown {
             let status = run.status == .finished ? "" : "warn"
-            out += "<tr class=\"\(status)\"><td>\(run.id)</td><td>\(e(run.info.runGroup ?? "—"))</td><td>\(e(ReportFormat.utc(run.info.startedAt)))</td>"
-            out += "<td>\(run.info.endedAt.map { e(ReportFormat.utc($0)) } ?? "—")</td><td>\(e(run.info.host))</td>"
-            out += "<td>\(e(run.info.toolVersion))</td><td>\(run.info.gitCommit.map { "<code>\(e(String($0.prefix(12))))</code>" } ?? "—")</td>"
-            out += "<td>\(run.status == .finished ? "finished" : "<span class=\"badge warn\">\(e(ReportData.statusText(run)))</span>")</td>"
-            out += "<td>\(e(run.info.outcome ?? "—"))</td></tr>"
+            out += "<tr class=\"\(status)\"><td>#\(run.id)</td>" + cell("Group", e(run.info.runGroup ?? "—"))
+            out += cell("Started (UTC)", e(ReportFormat.utc(run.info.startedAt)))
+            out += cell("Ended (UTC)", run.info.endedAt.map { e(ReportFormat.utc($0)) } ?? "—") + cell("Host", e(run.info.host))
+            out += cell("Tool", e(run.info.toolVersion))
+            out += cell("Commit", run.info.gitCommit.map { "<code>\(e(String($0.prefix(12))))</code>" } ?? "—")
+            out += cell("Status", run.status == .finished ? "finished" : "<span class=\"badge warn\">\(e(ReportData.statusText(run)))</span>")
+            out += cell("Outcome", e(run.info.outcome ?? "—")) + "</tr>"
         }
-        return out + "</tbody></table></section>\n"
+        out += "</tbody></table>"
+        if let summary = ReportData.olderRunsSummary(older) { out += "<p class=\"muted\">\(e(summary)).</p>" }
+        return out + "</section>\n"
     }
 
     /// Fragment identifiers from ASCII letters, digits and `-`; anything else (including `_`)
@@ -217,7 +276,7 @@ enum HTMLReport {
     private static let style = """
         :root{--pass:#1a7f37;--fail:#cf222e;--warn:#9a6700;--muted:#57606a;--line:#d0d7de}
         *{box-sizing:border-box}
-        body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:#1f2328;margin:0 auto;max-width:1100px;padding:24px}
+        body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:#1f2328;margin:0 auto;max-width:1240px;padding:24px}
         h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;border-bottom:1px solid var(--line);padding-bottom:4px;margin-top:32px}
         h3{font-size:16px;margin:16px 0 4px}h4{font-size:13px;color:var(--muted);margin:10px 0 2px;font-weight:600}
         code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f6f8fa;padding:1px 4px;border-radius:4px}
@@ -247,5 +306,20 @@ enum HTMLReport {
         svg .trend{fill:none;stroke:#0969da;stroke-width:2}svg .point{fill:#0969da}
         svg .slow{fill:var(--fail)}svg .slow-label{fill:var(--fail);font-weight:600}
         svg .median{stroke:var(--warn);stroke-dasharray:5 4}
+        body{overflow-wrap:break-word}td{overflow-wrap:anywhere}.badge,.when{white-space:nowrap}
+        dl.digests{display:grid;grid-template-columns:max-content max-content;gap:1px 6px;margin:0}
+        dl.digests code{white-space:nowrap}
+        dl.digests dt{color:var(--muted);font-size:12px}dl.digests dd{margin:0}
+        .pair{display:flex;flex-wrap:wrap;gap:4px 24px}
+        @media (max-width:700px){
+        body{padding:12px;overflow-wrap:anywhere}
+        table,tbody,tr,td{display:block;width:100%}thead{display:none}
+        tr{border:1px solid var(--line);border-radius:6px;margin:8px 0}
+        td{border:0;padding:3px 10px}
+        dl.digests{grid-template-columns:max-content minmax(0,1fr)}dl.digests code{white-space:normal}
+        td[data-label]::before{content:attr(data-label);display:block;font-size:11px;font-weight:600;color:var(--muted)}
+        tr.fail td:first-child,tr.error td:first-child,tr.warn td:first-child{border-left:0}
+        tr.fail,tr.error{border-left:4px solid var(--fail)}tr.warn{border-left:4px solid var(--warn)}
+        }
         """
 }

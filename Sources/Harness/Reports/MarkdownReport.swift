@@ -60,14 +60,17 @@ enum MarkdownReport {
     private static func status(_ data: ReportData) -> String {
         var out = "## Latest status\n\n"
         guard !data.latest.isEmpty else { return out + "No spec has been checked yet.\n\n" }
-        out += "| Spec | Expected | Outcome | Verdict | Run | Host | Control image | Experiment image |\n"
-        out += "|---|---|---|---|---|---|---|---|\n"
+        out += "Failing specs first, then by name. Times are UTC.\n\n"
+        out += "| Spec | Verdict | Outcome (expected) | Failing since | Last passed | Cause | Run | Host | Control image | Experiment image |\n"
+        out += "|---|---|---|---|---|---|---|---|---|---|\n"
         for stored in data.latest {
             let result = stored.result
             let verdict = ReportData.verdict(result)
             let icon = verdict == "pass" ? "✅" : "❌"
+            let history = data.history(of: result.specName)
             let runCell = "#\(stored.run.id)" + (stored.run.status == .finished ? "" : " (\(stored.run.status.rawValue))")
-            out += "| \(code(result.specName)) | \(result.expectation.rawValue) | \(result.outcome.rawValue) | \(icon) \(verdict) | \(runCell) | \(text(stored.run.info.host)) | \(digest(stored.imageDigest(.control))) | \(digest(stored.imageDigest(.experiment))) |\n"
+            let cause = ReportData.cause(result)
+            out += "| \(code(result.specName)) | \(icon) \(verdict) | \(result.outcome.rawValue) (\(result.expectation.rawValue)) | \(moment(history?.failingSince, none: "—")) | \(moment(history?.lastPassed, none: "never")) | \(cause.isEmpty ? "—" : text(cause)) | \(runCell) | \(text(stored.run.info.host)) | \(images(result.builds.first { $0.role == .control })) | \(images(result.builds.first { $0.role == .experiment })) |\n"
         }
         return out + "\n"
     }
@@ -80,8 +83,16 @@ enum MarkdownReport {
             let result = stored.result
             out += "### \(text(result.specName)) — \(ReportData.verdict(result))\n\n"
             out += "\(text(result.specPath)) · expected \(result.expectation.rawValue), got \(result.outcome.rawValue) in run #\(stored.run.id) · spec \(code(ReportFormat.short(result.specDigest)))\n\n"
+            if let history = data.history(of: result.specName), !result.passed {
+                out += "Failing since \(moment(history.failingSince, none: "—")); last passed \(moment(history.lastPassed, none: "never")).\n\n"
+            }
             if !result.explanation.isEmpty { out += paragraph(result.explanation) + "\n\n" }
+            let control = result.builds.first { $0.role == .control }, experiment = result.builds.first { $0.role == .experiment }
+            if control?.imageDigest != nil || experiment?.imageDigest != nil {
+                out += "Control: \(images(control, separator: ", ")) · Experiment: \(images(experiment, separator: ", "))\n\n"
+            }
             if ReportData.isExpectedDifference(result) { continue }
+            out += "Rebuild both with the recorded values: \(inlineCode("repro-check replay \(stored.run.id) \(ShellQuote.quote(result.specName))"))\n\n"
             if let culprit = result.culprit { out += "Culprit (\(culprit.verdict.rawValue)): \(culprit.variations.map(inlineCode).joined(separator: ", "))\n\n" }
             for build in result.builds where !build.succeeded {
                 out += "- \(build.role.rawValue) build exited with status \(build.exitStatus)\(build.error.map { ": " + text($0) } ?? "")\n"
@@ -104,6 +115,7 @@ enum MarkdownReport {
     private static func history(_ data: ReportData) -> String {
         var out = "## History per spec\n\n"
         guard !data.histories.isEmpty else { return out + "No history yet.\n\n" }
+        out += "Wall times show the last \(ReportData.recentLimit) runs.\n\n"
         out += "| Spec | Runs | Distinct control images | Digest changes | Control wall time (oldest → newest) | Latest |\n"
         out += "|---|---|---|---|---|---|\n"
         for history in data.histories {
@@ -142,11 +154,13 @@ enum MarkdownReport {
     private static func runs(_ data: ReportData) -> String {
         var out = "## Runs\n\n"
         guard !data.runs.isEmpty else { return out + "No runs recorded.\n" }
+        let (shown, older) = data.recentRuns
         out += "| # | Group | Started (UTC) | Ended (UTC) | Host | Tool | Commit | Status | Outcome |\n|---|---|---|---|---|---|---|---|---|\n"
-        for run in data.runs.reversed() {
+        for run in shown {
             let status = run.status == .finished ? "finished" : "⚠️ \(ReportData.statusText(run))"
             out += "| \(run.id) | \(text(run.info.runGroup ?? "—")) | \(ReportFormat.utc(run.info.startedAt)) | \(run.info.endedAt.map { ReportFormat.utc($0) } ?? "—") | \(text(run.info.host)) | \(text(run.info.toolVersion)) | \(run.info.gitCommit.map { code(String($0.prefix(12))) } ?? "—") | \(status) | \(text(run.info.outcome ?? "—")) |\n"
         }
+        if let summary = ReportData.olderRunsSummary(older) { out += "\n\(summary).\n" }
         return out
     }
 
@@ -193,6 +207,17 @@ enum MarkdownReport {
     /// A multi-line paragraph kept as lines (hard breaks), each escaped.
     static func paragraph(_ value: String) -> String {
         value.split(separator: "\n", omittingEmptySubsequences: false).map { text(String($0)) }.joined(separator: "  \n")
+    }
+
+    /// `2023-11-26 14:13:20Z (run #8)`.
+    private static func moment(_ entry: VerdictHistoryEntry?, none: String) -> String {
+        entry.map { "\(ReportFormat.utc($0.startedAt)) (run #\($0.runID))" } ?? none
+    }
+
+    /// A build's archive digest, image ID (config digest) and manifest digest, labelled.
+    private static func images(_ build: BuildResult?, separator: String = "<br>") -> String {
+        guard let build, build.imageDigest != nil else { return "—" }
+        return "archive \(digest(build.imageDigest))\(separator)image ID \(digest(build.configDigest))\(separator)manifest \(digest(build.manifestDigest))"
     }
 
     private static func digest(_ digest: Digest?) -> String {

@@ -26,8 +26,37 @@ struct SpecHistory {
     var controlTimes: [BuildTimeEntry]
     var changes: [DigestChange]
     var slowdown: Slowdown?
+    /// The last run in which the spec met its expectation.
+    var lastPassed: VerdictHistoryEntry?
+    /// When the latest run failed: the first run of that unbroken streak of failures.
+    var failingSince: VerdictHistoryEntry?
+    /// Runs left out of `digests` and `controlTimes` by ``recent(_:)``, summarised instead.
+    var olderRuns = 0
 
     var drifts: [DigestChange] { changes.filter { $0.kind == .drift } }
+
+    /// The last `limit` runs in full; the charts draw only these, so a long history stays
+    /// readable. Changes before the window are dropped (they are counted in the summary line).
+    func recent(_ limit: Int) -> SpecHistory {
+        guard digests.count > limit || controlTimes.count > limit else { return self }
+        var window = self
+        let dropped = max(0, digests.count - limit)
+        window.digests = Array(digests.suffix(limit))
+        window.controlTimes = Array(controlTimes.suffix(limit))
+        window.changes = changes.filter { $0.index >= dropped }.map { change in
+            var change = change
+            change.index -= dropped
+            return change
+        }
+        window.olderRuns = dropped
+        return window
+    }
+
+    static func verdicts(_ history: [VerdictHistoryEntry]) -> (lastPassed: VerdictHistoryEntry?, failingSince: VerdictHistoryEntry?) {
+        let lastPassed = history.last(where: \.passed)
+        let streak = history.reversed().prefix { !$0.passed }
+        return (lastPassed, streak.last)
+    }
 }
 
 /// All report content, read from the database once and sorted explicitly, so the renderers
@@ -52,10 +81,62 @@ struct ReportData {
                 controlTimes: try database.buildTimes(specPath: spec.path, role: .control).filter(\.succeeded),
                 changes: changes, slowdown: slowdowns.first { $0.specPath == spec.path })
         }
-        return ReportData(
+        return try ReportData(
             runs: try database.runs(),
             latest: latest,
-            histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements())
+            histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements()
+        ).withVerdicts(from: database)
+    }
+
+    /// Failing specs first in every section, and each history told when its spec last passed
+    /// and since when it fails. A spec whose two control builds differ has no stable digest,
+    /// so, as the check does, its digest changes are not called drift.
+    func withVerdicts(from database: ResultsDatabase) throws -> ReportData {
+        var data = self
+        data.latest.sort(by: Self.precedes)
+        let rank = Dictionary(data.latest.enumerated().map { ($0.element.result.specName, $0.offset) }, uniquingKeysWith: min)
+        let nondeterministic = Set(
+            data.latest.filter { $0.result.culpritVerdict == .nondeterministic }.map(\.result.specName))
+        data.histories.sort { (rank[$0.specName] ?? .max, $0.specName) < (rank[$1.specName] ?? .max, $1.specName) }
+        for index in data.histories.indices {
+            let name = data.histories[index].specName
+            let verdicts = SpecHistory.verdicts(try database.verdictHistory(specName: name))
+            data.histories[index].lastPassed = verdicts.lastPassed
+            data.histories[index].failingSince = verdicts.failingSince
+            if nondeterministic.contains(name) { data.histories[index].changes.removeAll { $0.kind == .drift } }
+        }
+        return data
+    }
+
+    /// Runs shown in full; older ones are summarised, so a long history stays readable.
+    static let recentLimit = 30
+
+    /// Failures first (build errors included), then by name ignoring case; the exact name
+    /// breaks ties so the order never depends on the database's.
+    static func precedes(_ a: StoredSpecResult, _ b: StoredSpecResult) -> Bool {
+        let left = (a.result.passed ? 1 : 0, a.result.specName.lowercased(), a.result.specName)
+        let right = (b.result.passed ? 1 : 0, b.result.specName.lowercased(), b.result.specName)
+        return left < right
+    }
+
+    func history(of specName: String) -> SpecHistory? { histories.first { $0.specName == specName } }
+
+    /// Why a spec is where it is, in one phrase: the culprit and first difference, the build
+    /// error, drift, or why a negative control passed or failed.
+    static func cause(_ result: SpecResult) -> String {
+        if result.outcome == .buildError {
+            let error = result.builds.compactMap(\.error).first ?? result.explanation
+            return error.split(separator: "\n").first.map(String.init) ?? "a build failed"
+        }
+        if isExpectedDifference(result) { return "differs as this negative control expects" }
+        if result.expectation == .unreproducible && result.outcome == .reproducible {
+            return "reproducible, but this negative control expects a difference"
+        }
+        var parts: [String] = []
+        if result.explanation.contains("Digest drift") { parts.append("digest drift from an earlier run") }
+        if let culprit = result.culprit { parts.append("culprit: \(culprit.summary)") }
+        if let first = result.primaryDifference { parts.append("first difference: \(first.summary)") }
+        return parts.joined(separator: "; ")
     }
 
     /// Control-digest changes between consecutive runs that both produced an image.
@@ -77,6 +158,25 @@ struct ReportData {
     }
 
     var unfinishedRuns: [StoredRun] { runs.filter { $0.status != .finished } }
+
+    /// The runs shown in full (newest first) and the older ones summarised.
+    var recentRuns: (shown: [StoredRun], older: [StoredRun]) {
+        let newestFirst = Array(runs.reversed())
+        return (Array(newestFirst.prefix(Self.recentLimit)), Array(newestFirst.dropFirst(Self.recentLimit)))
+    }
+
+    /// `12 older runs, 2023-11-14 to 2023-12-02: 11 finished, 1 interrupted`.
+    static func olderRunsSummary(_ older: [StoredRun]) -> String? {
+        guard let oldest = older.last, let newest = older.first else { return nil }
+        var counts: [RunStatus: Int] = [:]
+        for run in older { counts[run.status, default: 0] += 1 }
+        let parts = [RunStatus.finished, .interrupted, .incomplete].compactMap { status in
+            counts[status].map { "\($0) \(status.rawValue)" }
+        }
+        let failed = older.filter { $0.info.outcome == "failed" }.count
+        return "\(older.count) older run\(older.count == 1 ? "" : "s"), \(ReportFormat.date(oldest.info.startedAt)) to "
+            + "\(ReportFormat.date(newest.info.startedAt)): \(parts.joined(separator: ", ")); \(failed) failed"
+    }
     var latestRun: StoredRun? { runs.last }
 
     /// Runs by group, oldest first: the shards of one CI run are one run; a run without a

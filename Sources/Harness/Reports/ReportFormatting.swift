@@ -60,6 +60,11 @@ enum ReportFormat {
             + "\(pad(Int64(time.hour), 2)):\(pad(Int64(time.minute), 2)):\(pad(Int64(time.second), 2))\(suffix)"
     }
 
+    /// `2024-05-01`: the day, for chart axes and "since" columns.
+    static func date(_ seconds: Double) -> String {
+        String(utc(seconds).prefix { $0 != " " })
+    }
+
     private static func pad(_ value: Int64, _ width: Int) -> String {
         let text = String(abs(value))
         return (value < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - text.count)) + text

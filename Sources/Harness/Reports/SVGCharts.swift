@@ -42,7 +42,7 @@ enum SVGCharts {
                 svg += "<circle cx=\"\(f(x[index]))\" cy=\"\(f(row.y))\" r=\"\(f(radius))\" fill=\"\(fill)\" stroke=\"\(ReportFormat.color(digest))\" stroke-width=\"1.5\"><title>\(ReportFormat.html(tip))</title></circle>"
             }
         }
-        svg += runLabels(entries.map(\.runID), x: x, y: 96, marked: Set(history.changes.map(\.index)))
+        svg += dateLabels(entries.map(\.startedAt), x: x, y: 96, marked: history.changes.map(\.index))
         return svg + "</svg>"
     }
 
@@ -83,7 +83,7 @@ enum SVGCharts {
                 svg += "<text class=\"slow-label\" x=\"\(f(x[index] - 8))\" y=\"\(f(y(Double(point.wallMilliseconds)) - 10))\" text-anchor=\"end\">\(ReportFormat.decimal(slowdown.ratio))× median</text>"
             }
         }
-        svg += runLabels(points.map(\.runID), x: x, y: height - 8, marked: [])
+        svg += dateLabels(points.map(\.startedAt), x: x, y: height - 8, marked: [])
         return svg + "</svg>"
     }
 
@@ -100,12 +100,29 @@ enum SVGCharts {
         return (0..<count).map { left + span * Double($0) / Double(count - 1) }
     }
 
-    /// Run numbers under the first, last and marked columns (all of them when there are few).
-    private static func runLabels(_ ids: [Int64], x: [Double], y: Double, marked: Set<Int>) -> String {
+    /// A date label is about 70 wide at the chart's font size, and the end labels hang to one side.
+    static let labelSpacing = 110.0
+
+    /// The day each column's run started, under the first and last column, then the marked
+    /// ones (digest changes), then evenly spread ones, skipping any that would overlap a label
+    /// already placed; a day already labelled just before is not repeated.
+    private static func dateLabels(_ times: [Double], x: [Double], y: Double, marked: [Int]) -> String {
+        guard !times.isEmpty else { return "" }
+        let last = times.count - 1
+        let step = max(1, times.count / 6)
+        let candidates = [0, last] + marked + Array(stride(from: step, to: last, by: step))
+        var placed: [Int] = []
+        for index in candidates where index >= 0 && index <= last && !placed.contains(index) {
+            if placed.allSatisfy({ abs(x[$0] - x[index]) >= labelSpacing }) { placed.append(index) }
+        }
         var out = ""
-        for (index, id) in ids.enumerated()
-        where ids.count <= 12 || index == 0 || index == ids.count - 1 || marked.contains(index) {
-            out += "<text class=\"axis\" x=\"\(f(x[index]))\" y=\"\(f(y))\" text-anchor=\"middle\">#\(id)</text>"
+        var previousDay: String?
+        for index in placed.sorted() {
+            let day = ReportFormat.date(times[index])
+            if day == previousDay { continue }
+            previousDay = day
+            let anchor = index == 0 && placed.count > 1 ? "start" : index == last && placed.count > 1 ? "end" : "middle"
+            out += "<text class=\"axis\" x=\"\(f(x[index]))\" y=\"\(f(y))\" text-anchor=\"\(anchor)\">\(day)</text>"
         }
         return out
     }

@@ -56,6 +56,7 @@ extension CheckReport {
         if !slowdowns.isEmpty && !failOnSlowdown {
             text += "; \(slowdowns.count) slowdown\(slowdowns.count == 1 ? "" : "s") (not failing without --fail-on-slowdown)"
         }
+        if unchecked > 0 { text += "; \(unchecked) not checked (--fail-fast stopped after a failure)" }
         let failures = gateFailures
         if !failures.isEmpty { text += "; FAILED: " + failures.map(\.summary).joined(separator: "; ") }
         return text

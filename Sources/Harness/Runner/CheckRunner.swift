@@ -25,6 +25,8 @@ public struct CheckOptions: Sendable {
     public var runGroup: String?
     /// `--require-all-variations`: a variation skipped on this host fails the check.
     public var requireAllVariations: Bool
+    /// `--fail-fast`: start no further spec once one has failed (those already building finish).
+    public var failFast = false
 
     public init(
         specs: [String], databasePath: String, selection: VariationSelection, jobs: Int, keepArtifacts: String?,
@@ -69,6 +71,8 @@ public struct CheckReport: Sendable {
     public var skippedVariations: [String: String] = [:]
     public var failOnSlowdown = false
     public var requireAllVariations = false
+    /// Specs never started because `--fail-fast` stopped the run after a failure.
+    public var unchecked = 0
 }
 
 public struct CheckRunner: Sendable {
@@ -116,10 +120,11 @@ public struct CheckRunner: Sendable {
         // Drift is keyed by spec path: two specs may share a name.
         let collected = Mutex<(results: [Int: SpecResult], drift: [String: [DriftEntry]], errors: [any Error])>(([:], [:], []))
         let next = Atomic<Int>(0)
+        let failedFast = Atomic<Bool>(false)
         let options = self.options, registry = self.registry
 
         let worker: @Sendable () -> Void = {
-            while !registry.isStopping {
+            while !registry.isStopping && !failedFast.load(ordering: .relaxed) {
                 let position = next.add(1, ordering: .relaxed).oldValue
                 guard position < total else { return }
                 let specPath = options.specs[position], summary = summaries[position]
@@ -137,6 +142,7 @@ public struct CheckRunner: Sendable {
                         if !drift.isEmpty { state.drift[result.specPath] = drift }
                     }
                     progress(.finished(position: position + 1, total: total, result: result))
+                    if options.failFast && !result.passed { failedFast.store(true, ordering: .relaxed) }
                 } catch {
                     collected.withLock { $0.errors.append(error) }
                     registry.stopAll()
@@ -167,6 +173,7 @@ public struct CheckRunner: Sendable {
             runID: runID, runInfo: info, results: results, drift: state.drift, slowdowns: slowdowns, interrupted: false,
             skippedVariations: planner.skipped, failOnSlowdown: options.failOnSlowdown,
             requireAllVariations: options.requireAllVariations)
+        report.unchecked = total - results.count
         let passed = report.passed
         try database.finishRun(id: runID, outcome: passed ? "passed" : "failed", endedAt: endedAt)
         report.runInfo.endedAt = endedAt

@@ -1,0 +1,97 @@
+import Builder
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum ReplayError: Error, Sendable, CustomStringConvertible {
+    case workFolder(path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case let .workFolder(path, code): "\(path): cannot create a work folder: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// `repro-check replay`: one spec's control and experiment built again with the variation
+/// values a run recorded, not the ones this host would choose today.
+public struct Replay: Sendable {
+    /// The planner, with the recorded variations active and their recorded values.
+    public var planner: BuildEnvironmentPlanner
+    /// The variations the recorded experiment varied (and still can be here).
+    public var varied: Set<Variation.Name>
+    /// Where the replay cannot be exact, or differs from what this host would choose, in words.
+    public var notes: [String]
+
+    /// `control`, `experiment`: the recorded builds, whose `variationValues` hold every active
+    /// variation's value (the control value in the control, the experiment value where varied).
+    public init(control: BuildResult, experiment: BuildResult, host: HostFacts, builder: String, workRoot: String) {
+        let recordedNames = Set(control.variationValues.keys).union(experiment.variationValues.keys)
+            .union(experiment.variationsApplied)
+        let names = Set(recordedNames.compactMap(Variation.Name.init(rawValue:)))
+        var planner = BuildEnvironmentPlanner(
+            host: host, selection: VariationSelection(enabled: names), builder: builder, workRoot: workRoot)
+        var notes: [String] = []
+        for (name, reason) in planner.skipped.sorted(by: { $0.key < $1.key }) {
+            notes.append("\(name) was applied in the recorded run but cannot be here: \(reason)")
+        }
+        for index in planner.active.indices {
+            let variation = planner.active[index]
+            let name = variation.name.rawValue
+            if let recorded = control.variationValues[name] {
+                if recorded != variation.control {
+                    notes.append("\(name): the recorded control value \(recorded) replaces this host's \(variation.control)")
+                }
+                planner.active[index].control = recorded
+            }
+            if let recorded = experiment.variationValues[name].flatMap({ Self.experimentInput(variation.name, recorded: $0) }) {
+                if recorded != variation.experiment {
+                    notes.append("\(name): the recorded experiment value \(recorded) replaces this host's \(variation.experiment)")
+                }
+                planner.active[index].experiment = recorded
+            }
+        }
+        self.planner = planner
+        varied = Set(experiment.variationsApplied.compactMap(Variation.Name.init(rawValue:))).intersection(planner.activeNames)
+        self.notes = notes
+    }
+
+    /// The value the planner takes as input, from what it recorded for a varied build. Three
+    /// variations record what they did rather than their input: `time` (the libfaketime
+    /// settings, fixed), `build_path` (this run's copy, a new folder each time) and
+    /// `domain_host` (`NAME, domain DOMAIN`, of which NAME is the input).
+    static func experimentInput(_ name: Variation.Name, recorded: String) -> String? {
+        switch name {
+        case .time, .buildPath: return nil
+        case .domainHost:
+            guard let comma = recorded.range(of: ", domain ") else { return recorded }
+            return String(recorded[..<comma.lowerBound])
+        default: return recorded
+        }
+    }
+
+    public func plan(_ role: BuildRole, specPath: String) -> BuildPlan {
+        planner.plan(
+            role: role, varied: role == .control ? [] : varied, specPath: specPath, slot: "replay-\(role)",
+            inputs: SpecInputs.relativeReferences(ofSpecAt: specPath))
+    }
+
+    /// A private folder for the two builds' copies, mount points and archives, readable by
+    /// the `user_group` build's uid; the caller removes it.
+    public static func makeWorkFolder() throws -> String {
+        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
+        var template = Array("\(temporary)repro-check-replay-XXXXXX".utf8CString)
+        guard let path = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } })
+            .map({ String(cString: $0) })
+        else { throw ReplayError.workFolder(path: temporary, errno: errno) }
+        chmod(path, 0o755)
+        return path
+    }
+
+    /// `name=value` pairs of a plan, sorted, for people.
+    public static func values(_ plan: BuildPlan) -> String {
+        let pairs = plan.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return pairs.isEmpty ? "(no variation)" : pairs.joined(separator: "; ")
+    }
+}

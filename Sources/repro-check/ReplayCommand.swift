@@ -1,0 +1,90 @@
+import ArgumentParser
+import Builder
+import Foundation
+import Harness
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Rebuild one spec's control and experiment with the variation values a run recorded, and explain any difference.",
+        discussion: "Exits 0 when the two builds are identical, 1 when they differ or a build fails, 2 for usage errors."
+    )
+
+    @Argument(help: ArgumentHelp("The run number (as `check` and the report show it).", valueName: "run"))
+    var runID: Int64
+
+    @Argument(help: "The spec's name, or the path of its spec file or folder.")
+    var spec: String
+
+    @Option(name: .customLong("db"), help: "The results database.")
+    var database = "reports/repro.sqlite"
+
+    @Option(name: .customLong("keep-artifacts"), help: "Keep both archives as DIR/control.tar and DIR/experiment.tar.")
+    var keepArtifacts: String?
+
+    @Option(name: .customLong("builder"), help: .hidden)
+    var builder: String?
+
+    func run() throws {
+        guard FileManagerShim.exists(database) else {
+            throw UsageError("\(database): no results database; run `repro-check check --db \(database)` first")
+        }
+        let results = try ResultsDatabase(path: database)
+        let run = runID
+        guard try results.run(id: run) != nil else { throw UsageError("\(database): there is no run \(run)") }
+        // Recorded paths are absolute and standardised, as discovery made them.
+        let keys = [spec, SpecDiscovery.absolute(spec), SpecDiscovery.absolute(spec) + "/spec.json"]
+        guard let recorded = try results.specResult(runID: run, matching: keys) else {
+            throw UsageError("\(database): run \(run) did not check a spec named or at \(spec)")
+        }
+        guard let control = recorded.builds.first(where: { $0.role == .control }),
+              let experiment = recorded.builds.first(where: { $0.role == .experiment })
+        else { throw UsageError("\(database): run \(run) recorded no control and experiment build of \(recorded.specName)") }
+        guard FileManagerShim.exists(recorded.specPath) else {
+            throw UsageError("\(recorded.specPath): the spec run \(run) checked no longer exists")
+        }
+
+        let workRoot = try Replay.makeWorkFolder()
+        defer { try? FileManager.default.removeItem(atPath: workRoot) }
+        let host = HostFacts.probe()
+        let replay = Replay(
+            control: control, experiment: experiment, host: host,
+            builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? CheckCommand.runningExecutable(), workRoot: workRoot)
+        let outputs = keepArtifacts.map { SpecDiscoveryPath.absolute($0) } ?? workRoot
+        try? FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: true)
+
+        print("Replaying \(recorded.specName) (\(recorded.specPath)) as run \(run) built it.")
+        if let now = try? ImageSpec.summary(ofSpecAt: recorded.specPath), now.inputDigest != recorded.specDigest {
+            print("Note: the spec or its inputs changed since run \(run) (spec digest \(recorded.specDigest) then, \(now.inputDigest) now); building them as they are now.")
+        }
+        for note in replay.notes { print("Note: \(note).") }
+
+        let registry = ChildRegistry()
+        let sources = CheckCommand.stopChildrenOnSignals(registry)
+        defer { sources.forEach { $0.cancel() } }
+        let executor = BuildExecutor(host: host, registry: registry)
+        var built: [ExecutedBuild] = []
+        for (role, recordedBuild) in [(BuildRole.control, control), (.experiment, experiment)] {
+            let plan = replay.plan(role, specPath: recorded.specPath)
+            print("\(role): \(Replay.values(plan))")
+            let result = executor.run(plan, archivePath: "\(outputs)/\(role).tar")
+            if registry.isStopping { throw ExitCode(130) }
+            let then = recordedBuild.imageDigest.map { $0 == result.result.imageDigest ? "as recorded" : "recorded \($0)" } ?? "recorded no image"
+            print("  \(result.result.imageDigest?.description ?? "no image") (\(then))")
+            built.append(result)
+        }
+        for build in built where !build.result.succeeded {
+            print("The \(build.result.role) build failed: \(build.result.error ?? "exit status \(build.result.exitStatus)")")
+        }
+        guard let controlFile = built[0].archivePath, let experimentFile = built[1].archivePath else { throw ExitCode(1) }
+        if built[0].result.imageDigest == built[1].result.imageDigest {
+            print("Identical: both builds gave \(built[0].result.imageDigest?.description ?? "?").")
+            return
+        }
+        let differences = try ArchiveDiff.compare(control: controlFile, experiment: experimentFile)
+        print("Different:")
+        print(ArchiveDiff.explain(Array(differences.prefix(20))), terminator: "")
+        if differences.count > 20 { print("… and \(differences.count - 20) more.") }
+        throw ExitCode(1)
+    }
+}
