@@ -26,10 +26,18 @@ struct ReplayCommand: ParsableCommand {
     var builder: String?
 
     func run() throws {
-        guard FileManagerShim.exists(database) else {
-            throw UsageError("\(database): no results database; run `repro-check check --db \(database)` first")
+        // Replay only reads the database: a snapshot leaves it (and its -wal, -shm) untouched.
+        let results: ResultsDatabase
+        do {
+            results = try ResultsDatabase.snapshot(path: database)
+        } catch let error as ResultsDatabaseError {
+            switch error {
+            case .missing, .empty:
+                throw UsageError("\(error) Run `repro-check check --db \(database)` first.")
+            default:
+                throw error
+            }
         }
-        let results = try ResultsDatabase(path: database)
         let run = runID
         guard try results.run(id: run) != nil else { throw UsageError("\(database): there is no run \(run)") }
         // Recorded paths are absolute and standardised, as discovery made them.
@@ -40,13 +48,14 @@ struct ReplayCommand: ParsableCommand {
         guard let control = recorded.builds.first(where: { $0.role == .control }),
               let experiment = recorded.builds.first(where: { $0.role == .experiment })
         else { throw UsageError("\(database): run \(run) recorded no control and experiment build of \(recorded.specName)") }
-        guard FileManagerShim.exists(recorded.specPath) else {
+        guard FileManager.default.fileExists(atPath: recorded.specPath) else {
             throw UsageError("\(recorded.specPath): the spec run \(run) checked no longer exists")
         }
 
-        let workRoot = try Replay.makeWorkFolder()
-        defer { try? FileManager.default.removeItem(atPath: workRoot) }
         let host = HostFacts.probe()
+        let workRoot = try Replay.makeWorkFolder()
+        // Unmounts what the builds left (disorderfs) before removing the folder.
+        defer { WorkFolders.remove(workRoot, host: host) }
         let replay = Replay(
             control: control, experiment: experiment, host: host,
             builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? CheckCommand.runningExecutable(), workRoot: workRoot)
