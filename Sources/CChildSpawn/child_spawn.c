@@ -19,14 +19,15 @@ static volatile sig_atomic_t supervisor_stage = 0;
 
 // Stopping escalates: SIGINT first, as a terminal's Ctrl-C would, because shells run their
 // EXIT/INT traps for it (fakeroot's trap stops its faked daemon, which lives in another
-// session) but die at once on SIGTERM; SIGTERM after two seconds; SIGKILL after the grace.
+// session) but die at once on SIGTERM; SIGTERM after five seconds (a trap that runs a command
+// under fakeroot can take seconds on a busy machine); SIGKILL after the grace.
 // The group includes this process, which ignores its own echoes.
 static void supervisor_stop(int signal_number) {
     (void)signal_number;
     if (supervisor_stage != 0) return;
     supervisor_stage = 1;
     kill(0, SIGINT);
-    alarm(2);
+    alarm(5);
 }
 
 static void supervisor_escalate(int signal_number) {

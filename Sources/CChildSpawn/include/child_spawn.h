@@ -25,7 +25,7 @@ struct repro_check_report {
 /// (PR_SET_PDEATHSIG), and runs `path` with `argv` and exactly `envp` in `directory`, stdin
 /// from /dev/null, stdout and stderr on the given descriptors and no other inherited
 /// descriptor. On SIGTERM, SIGINT, SIGHUP or the parent's death (signal the supervisor, not
-/// the group) it stops the whole group: SIGINT, SIGTERM two seconds later, SIGKILL
+/// the group) it stops the whole group: SIGINT, SIGTERM five seconds later, SIGKILL
 /// `grace_seconds` after that. It writes `repro_check_report` records to `report_fd`.
 ///
 /// Returns the supervisor's pid, or -1 with `*error` set when fork failed.

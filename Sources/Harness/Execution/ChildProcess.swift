@@ -80,7 +80,7 @@ public enum ChildProcess {
     /// After a timeout, how long to keep reading while the supervisor stops the group (SIGINT,
     /// SIGTERM, then SIGKILL after its grace); a descendant that left the group may hold the
     /// pipes open forever.
-    static let drainAfterTimeoutMilliseconds: Int32 = (2 + Int32(stopGraceSeconds)) * 1000 + 5_000
+    static let drainAfterTimeoutMilliseconds: Int32 = (5 + Int32(stopGraceSeconds)) * 1000 + 5_000
 
     /// Runs `argv` with exactly `environment`, in `workingDirectory`, stdin from /dev/null,
     /// streaming stdout into `sink` as it arrives. Blocks the calling thread, which must outlive
