@@ -176,8 +176,9 @@ struct CheckFaultTests {
     static let store = CLI.repositoryRoot + "/Corpus/store"
     static let hello = "dhcb9jz9r22yrwjj82la99bbl6chybxm-hello-2.12.1"
 
-    /// A corpus of one real spec whose fakeroot commands sleep for `marker` seconds, a number
-    /// no other process on the machine is likely to sleep for, so its processes can be found.
+    /// A corpus of one real spec whose commands (`fakeRootCommands` unless `key` says otherwise)
+    /// sleep for `marker` seconds, a number no other process on the machine is likely to sleep
+    /// for, so its processes can be found.
     struct SleepingCorpus {
         let root: String
         let marker: Int
@@ -186,14 +187,14 @@ struct CheckFaultTests {
         /// The check's own `TMPDIR`: its run folder and disorderfs mounts go here.
         var temporary: String { root + "/tmp" }
 
-        init(label: String) throws {
+        init(label: String, key: String = "fakeRootCommands") throws {
             root = try CLI.temporaryDirectory(label)
             chmod(root, 0o755)
             marker = 800_000 + Int.random(in: 0..<100_000)
             let fm = FileManager.default
             try fm.createDirectory(atPath: corpus + "/sleepy", withIntermediateDirectories: true)
             try fm.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-            try #"{"name": "sleepy", "store": "\#(CheckFaultTests.store)", "contents": ["\#(CheckFaultTests.hello)"], "fakeRootCommands": "sleep \#(marker)"}"#
+            try #"{"name": "sleepy", "store": "\#(CheckFaultTests.store)", "contents": ["\#(CheckFaultTests.hello)"], "\#(key)": "sleep \#(marker)"}"#
                 .write(toFile: corpus + "/sleepy/spec.json", atomically: true, encoding: .utf8)
         }
 
@@ -224,18 +225,18 @@ struct CheckFaultTests {
 
     @Test("a build that never ends is recorded as a timeout, its process group killed")
     func timeout() throws {
-        let fixture = try SleepingCorpus(label: "timeout")
+        // extraCommands, not fakeRootCommands: a timeout may land while fakeroot is still starting
+        // its faked daemon, before fakeroot's trap could stop it.
+        let fixture = try SleepingCorpus(label: "timeout", key: "extraCommands")
         defer { fixture.remove() }
         let json = fixture.root + "/summary.json", junit = fixture.root + "/junit.xml"
-        // Long enough that the build is inside its sleep, past fakeroot's start-up: a stop that
-        // lands before fakeroot has set its trap leaves its faked daemon behind.
-        let check = try fixture.start(["--timeout", "8", "--json", json, "--junit", junit])
+        let check = try fixture.start(["--timeout", "4", "--json", json, "--junit", junit])
         check.waitUntilExit()
         #expect(check.terminationStatus == 1)
         let document = try JSONDecoder().decode(JSONSummary.Document.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
         let spec = try #require(document.specs.first)
         #expect(spec.outcome == .timeout && !spec.passed)
-        #expect(spec.builds.contains { $0.error?.contains("8 s timeout") == true })
+        #expect(spec.builds.contains { $0.error?.contains("4 s timeout") == true })
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains("type=\"timeout\""), "\(xml)")
         #expect(fixture.sleepers.isEmpty)
