@@ -204,15 +204,17 @@ struct CheckFaultTests {
                 environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { $1 })
         }
 
-        /// A check whose builds are inside their sleep, one of them on a disorderfs mount.
+        /// A check whose two builds are both inside their sleep (past fakeroot's start-up, when a
+        /// stop would leave its faked daemon behind), the experiment on a disorderfs mount.
         func startSleeping() throws -> Process {
             let check = try start()
-            #expect(Background.waitUntil(seconds: 60) { !sleepers.isEmpty && !mounts.isEmpty })
+            #expect(Background.waitUntil(seconds: 60) { sleepers.count >= 2 && !mounts.isEmpty })
             return check
         }
 
-        /// Processes still sleeping for the marker (zombies excepted: they run no more).
-        var sleepers: [pid_t] { CheckFaultTests.processes(containing: "sleep \(marker)") }
+        /// `sleep` processes still sleeping for the marker, one per build (zombies excepted: they
+        /// run no more; the shells that started them do not count).
+        var sleepers: [pid_t] { CheckFaultTests.processes(where: { $0 == "sleep \(marker)" }) }
         var mounts: [String] { CheckFaultTests.mounts(under: temporary) }
         var leftovers: [String] { (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? ["(unreadable)"] }
 
@@ -292,13 +294,13 @@ struct CheckFaultTests {
 
     // MARK: Helpers
 
-    /// Live (non-zombie) processes whose command line contains `text`.
-    static func processes(containing text: String) -> [pid_t] {
+    /// Live (non-zombie) processes whose command line, arguments joined by spaces, satisfies `test`.
+    static func processes(where test: (String) -> Bool) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> pid_t? in
             guard let pid = pid_t(entry), pid != getpid(),
                 let command = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
-                String(decoding: command.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text),
+                test(String(decoding: command.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)),
                 let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
                 stat.split(separator: ")").last?.split(separator: " ").first != "Z"
             else { return nil }
