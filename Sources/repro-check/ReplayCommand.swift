@@ -26,18 +26,8 @@ struct ReplayCommand: ParsableCommand {
     var builder: String?
 
     func run() throws {
-        // Replay only reads the database: a snapshot leaves it (and its -wal, -shm) untouched.
-        let results: ResultsDatabase
-        do {
-            results = try ResultsDatabase.snapshot(path: database)
-        } catch let error as ResultsDatabaseError {
-            switch error {
-            case .missing, .empty:
-                throw UsageError("\(error) Run `repro-check check --db \(database)` first.")
-            default:
-                throw error
-            }
-        }
+        // Replay only reads the database.
+        let results = try ResultsFile.read(database)
         let run = runID
         guard try results.run(id: run) != nil else { throw UsageError("\(database): there is no run \(run)") }
         // Recorded paths are absolute and standardised, as discovery made them.

@@ -14,20 +14,27 @@ struct ReportCommand: ParsableCommand {
     var out = "reports"
 
     func run() throws {
-        // A snapshot: the file, its -wal and -shm stay byte-identical, even for an old schema.
-        let results: ResultsDatabase
+        let results = try ResultsFile.read(database)
+        try ReportWriter.write(database: results, outDirectory: out)
+        try StandardOutput.print("\(out)/\(ReportWriter.htmlFileName)")
+        try StandardOutput.print("\(out)/\(ReportWriter.markdownFileName)")
+    }
+}
+
+/// How commands that only read open the results database.
+enum ResultsFile {
+    /// A snapshot: the file, its -wal and -shm stay byte-identical, even for an old schema. A
+    /// missing or empty file is a usage error (exit 2) that says how to make one.
+    static func read(_ path: String) throws -> ResultsDatabase {
         do {
-            results = try ResultsDatabase.snapshot(path: database)
+            return try ResultsDatabase.snapshot(path: path)
         } catch let error as ResultsDatabaseError {
             switch error {
             case .missing, .empty:
-                throw UsageError("\(error) Run `repro-check check --db \(database)` first.")
+                throw UsageError("\(error) Run `repro-check check --db \(path)` first.")
             default:
                 throw error
             }
         }
-        try ReportWriter.write(database: results, outDirectory: out)
-        try StandardOutput.print("\(out)/\(ReportWriter.htmlFileName)")
-        try StandardOutput.print("\(out)/\(ReportWriter.markdownFileName)")
     }
 }
