@@ -31,10 +31,15 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
+        // Child builds are started with fork, so the child can ask to die with its parent
+        // (PR_SET_PDEATHSIG) between fork and exec; posix_spawn and swift-subprocess offer no
+        // such hook on Linux, and only C can run safely in a forked copy of a threaded process.
+        .target(name: "CChildSpawn"),
         .target(
             name: "Harness",
             dependencies: [
                 "Builder",
+                "CChildSpawn",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),

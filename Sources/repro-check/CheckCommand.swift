@@ -57,6 +57,9 @@ struct CheckCommand: ParsableCommand {
         help: "Fail when a control build is beyond its median of the last 10 runs on this host by over 1.25x, 500 ms and 3 scaled MADs.")
     var failOnSlowdown = false
 
+    @Option(name: .customLong("timeout"), help: "Seconds one build may run before its process group is killed (the spec then records a timeout).")
+    var timeout: Int = 1800
+
     @Flag(name: .customLong("require-all-variations"), help: "Fail when a variation cannot be applied here (not root, tool missing).")
     var requireAllVariations = false
 
@@ -70,6 +73,7 @@ struct CheckCommand: ParsableCommand {
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
     }
 
     func run() throws {
@@ -90,7 +94,7 @@ struct CheckCommand: ParsableCommand {
         var options = CheckOptions(
             specs: specPaths, databasePath: database, selection: selection, jobs: jobs,
             keepArtifacts: keepArtifacts.map { SpecDiscoveryPath.absolute($0) }, failOnSlowdown: failOnSlowdown,
-            builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? Self.runningExecutable(),
+            timeoutSeconds: timeout, builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? Self.runningExecutable(),
             toolVersion: ToolVersion.string, gitCommit: Self.gitCommit(), host: HostFacts.gethostname(),
             optionsJSON: optionsJSON(selection: selection), runGroup: effectiveRunGroup,
             requireAllVariations: requireAllVariations)
@@ -149,6 +153,7 @@ struct CheckCommand: ParsableCommand {
         let object: [String: Any] = [
             "specs": specs, "vary": vary, "variations": selection.sortedNames.map(\.rawValue), "jobs": jobs,
             "shard": shard ?? NSNull(), "keepArtifacts": keepArtifacts ?? NSNull(), "failOnSlowdown": failOnSlowdown,
+            "timeout": timeout,
             "requireAllVariations": requireAllVariations, "runGroup": effectiveRunGroup ?? NSNull(),
             "filter": filter, "failFast": failFast,
         ]
@@ -250,12 +255,12 @@ final class CheckProgress: Sendable {
 
     static func line(_ result: SpecResult, position: Int, total: Int) -> String {
         var text = "\(result.passed ? "PASS" : "FAIL") [\(position)/\(total)] \(result.specName): \(result.outcome.rawValue)"
-        if result.outcome.rawValue != result.expectation.rawValue && result.outcome != .buildError {
+        if result.outcome.rawValue != result.expectation.rawValue && !result.outcome.isError {
             text += " (expected \(result.expectation.rawValue))"
         }
         if let culprit = result.culprit { text += "; culprit: \(culprit.summary)" }
         if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
-        if result.outcome == .buildError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
+        if result.outcome.isError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
         if result.digestDrift { text += "; digest drift" }
         return text
     }

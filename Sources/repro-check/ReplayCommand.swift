@@ -26,10 +26,8 @@ struct ReplayCommand: ParsableCommand {
     var builder: String?
 
     func run() throws {
-        guard FileManagerShim.exists(database) else {
-            throw UsageError("\(database): no results database; run `repro-check check --db \(database)` first")
-        }
-        let results = try ResultsDatabase(path: database)
+        // Replay only reads the database.
+        let results = try ResultsFile.read(database)
         let run = runID
         guard try results.run(id: run) != nil else { throw UsageError("\(database): there is no run \(run)") }
         // Recorded paths are absolute and standardised, as discovery made them.
@@ -40,13 +38,14 @@ struct ReplayCommand: ParsableCommand {
         guard let control = recorded.builds.first(where: { $0.role == .control }),
               let experiment = recorded.builds.first(where: { $0.role == .experiment })
         else { throw UsageError("\(database): run \(run) recorded no control and experiment build of \(recorded.specName)") }
-        guard FileManagerShim.exists(recorded.specPath) else {
+        guard FileManager.default.fileExists(atPath: recorded.specPath) else {
             throw UsageError("\(recorded.specPath): the spec run \(run) checked no longer exists")
         }
 
-        let workRoot = try Replay.makeWorkFolder()
-        defer { try? FileManager.default.removeItem(atPath: workRoot) }
         let host = HostFacts.probe()
+        let workRoot = try Replay.makeWorkFolder()
+        // Unmounts what the builds left (disorderfs) before removing the folder.
+        defer { WorkFolders.remove(workRoot, host: host) }
         let replay = Replay(
             control: control, experiment: experiment, host: host,
             builder: builder.map { SpecDiscoveryPath.absolute($0) } ?? CheckCommand.runningExecutable(), workRoot: workRoot)

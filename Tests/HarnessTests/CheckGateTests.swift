@@ -11,7 +11,7 @@ struct CheckGateTests {
     }
 
     static let slowdown = Slowdown(
-        specName: "hello", runID: 4, wallMilliseconds: 4000, medianMilliseconds: 1000, madMilliseconds: 20,
+        specName: "hello", specPath: "specs/hello.json", runID: 4, wallMilliseconds: 4000, medianMilliseconds: 1000, madMilliseconds: 20,
         thresholdMilliseconds: 1500, comparedRunIDs: [1, 2, 3])
 
     @Test("a slowdown fails only with --fail-on-slowdown, and the summary line says so")
@@ -40,7 +40,7 @@ struct CheckGateTests {
     @Test("failing specs, drift and an interruption are each a reason")
     func reasons() {
         var report = Self.report([ResultFixtures.unreproducible("date"), ResultFixtures.reproducible("hello")])
-        report.drift = ["hello": [DriftEntry(runID: 1, startedAt: 0, host: "a", specName: "hello", imageDigest: ResultFixtures.digest("x"))]]
+        report.drift = ["specs/hello.json": [DriftEntry(runID: 1, startedAt: 0, host: "a", specName: "hello", imageDigest: ResultFixtures.digest("x"))]]
         report.interrupted = true
         #expect(report.gateFailures == [.interrupted, .specsFailed(count: 1), .drift(specs: ["hello"])])
     }

@@ -18,9 +18,9 @@ struct JSONSummaryTests {
         return CheckReport(
             runID: 7, runInfo: run,
             results: [date, ResultFixtures.reproducible("hello"), ResultFixtures.buildError("broken"), drifted],
-            drift: ["drifted": [DriftEntry(runID: 3, startedAt: 1000, host: "beta", specName: "drifted", imageDigest: ResultFixtures.digest("old"))]],
+            drift: ["specs/drifted.json": [DriftEntry(runID: 3, startedAt: 1000, host: "beta", specName: "drifted", imageDigest: ResultFixtures.digest("old"))]],
             slowdowns: [Slowdown(
-                specName: "hello", runID: 7, wallMilliseconds: 4000, medianMilliseconds: 1000, madMilliseconds: 50,
+                specName: "hello", specPath: "specs/hello.json", runID: 7, wallMilliseconds: 4000, medianMilliseconds: 1000, madMilliseconds: 50,
                 thresholdMilliseconds: 1500, comparedRunIDs: [4, 5, 6])],
             interrupted: false, skippedVariations: ["user_group": "needs root (running as uid 1000)"],
             failOnSlowdown: true, requireAllVariations: false)

@@ -111,9 +111,9 @@ struct JUnitReportTests {
         quiet.expectation = .unreproducible
         quiet.passed = false
         var report = Self.report([drifted, ResultFixtures.reproducible("slow"), quiet])
-        report.drift = ["drifted": [DriftEntry(runID: 2, startedAt: 1, host: "beta", specName: "drifted", imageDigest: ResultFixtures.digest("x"))]]
+        report.drift = ["specs/drifted.json": [DriftEntry(runID: 2, startedAt: 1, host: "beta", specName: "drifted", imageDigest: ResultFixtures.digest("x"))]]
         report.slowdowns = [Slowdown(
-            specName: "slow", runID: 1, wallMilliseconds: 9000, medianMilliseconds: 1000, madMilliseconds: 10,
+            specName: "slow", specPath: "specs/slow.json", runID: 1, wallMilliseconds: 9000, medianMilliseconds: 1000, madMilliseconds: 10,
             thresholdMilliseconds: 1500, comparedRunIDs: [1])]
         report.failOnSlowdown = true
         let parsed = try parse(JUnitReport.render(report))

@@ -7,10 +7,12 @@ import Testing
 
 @Suite("Results database")
 struct ResultsDatabaseTests {
-    @Test("migrates an in-memory database to v1 with every table")
+    static let allMigrations = ["v1", "run-group-and-culprit-verdict", "v2-spec-path-keys", "typed-differences-and-drift"]
+
+    @Test("migrates an in-memory database through every migration, with every table")
     func migratesInMemory() throws {
         let database = try ResultsDatabase.inMemory()
-        #expect(try database.appliedMigrations() == ["v1", "run-group-and-culprit-verdict", "typed-differences-and-drift"])
+        #expect(try database.appliedMigrations() == Self.allMigrations)
         let tables = try database.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations' ORDER BY name")
         }
@@ -31,7 +33,7 @@ struct ResultsDatabaseTests {
         try database.close()
 
         let reopened = try ResultsDatabase(path: path)
-        #expect(try reopened.appliedMigrations() == ["v1", "run-group-and-culprit-verdict", "typed-differences-and-drift"])
+        #expect(try reopened.appliedMigrations() == Self.allMigrations)
         #expect(try reopened.journalMode() == "wal")
         #expect(try reopened.specResults(runID: runID) == [ResultFixtures.reproducible("hello")])
         try reopened.close()
@@ -160,17 +162,17 @@ struct ResultsDatabaseTests {
         let earlier = try database.beginRun(ResultFixtures.run(startedAt: 1000))
         try database.record(ResultFixtures.reproducible("hello", image: "old", wall: 1000), runID: earlier)
 
-        let history = try database.digestHistory(specName: "hello")
+        let history = try database.digestHistory(specPath: "specs/hello.json")
         #expect(history.map(\.runID) == [earlier, later])
         #expect(history.map(\.controlDigest) == [ResultFixtures.digest("old"), ResultFixtures.digest("new")])
         #expect(history.map(\.experimentDigest) == [ResultFixtures.digest("old"), ResultFixtures.digest("new")])
         #expect(history.map(\.host) == ["alpha", "beta"])
         #expect(history.map(\.toolVersion) == ["1.0.0", "1.1.0"])
 
-        let times = try database.buildTimes(specName: "hello")
+        let times = try database.buildTimes(specPath: "specs/hello.json")
         #expect(times.map(\.wallMilliseconds) == [1000, 2000])
         #expect(times.allSatisfy { $0.role == .control && $0.succeeded })
-        #expect(try database.buildTimes(specName: "hello", role: nil).count == 4)
+        #expect(try database.buildTimes(specPath: "specs/hello.json", role: nil).count == 4)
     }
 
     @Test("deleting a run cascades to everything recorded under it")

@@ -46,7 +46,7 @@ struct ResultsMergeTests {
 
         // Merging again into the existing destination changes nothing: all four source runs are duplicates.
         let again = try ResultsDatabase.merge([alphaPath, betaPath], into: mergedPath)
-        #expect(again == MergeSummary(runsCopied: 3, duplicateRunsSkipped: 4))
+        #expect(again == MergeSummary(runsCopied: 0, duplicateRunsSkipped: 4))
         let reopened = try ResultsDatabase(path: mergedPath)
         #expect(try reopened.runs().count == 3)
         try reopened.close()

@@ -236,27 +236,23 @@ struct CheckCommandTests {
         try fixture.addSpec("a-fast", plant: "none")
         try fixture.addSpec("b-slow", plant: "slow")
         try fixture.addSpec("c-slow", plant: "slow")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["check", fixture.corpus, "--builder", fixture.builder, "--db", fixture.database, "--jobs", "1",
-                             "--vary=@none,+home"]
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        // Its work folder, left behind by the kill, stays inside the fixture.
+        try FileManager.default.createDirectory(atPath: fixture.root + "/tmp", withIntermediateDirectories: true)
+        let process = try Background.start(
+            ["check", fixture.corpus, "--builder", fixture.builder, "--db", fixture.database, "--jobs", "1", "--vary=@none,+home"],
+            environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": fixture.root + "/tmp"]) { $1 })
         // Wait until the first spec is recorded, so the kill lands inside the second.
         var recorded = 0
-        for _ in 0..<100 where recorded == 0 {
-            usleep(100_000)
-            if FileManager.default.fileExists(atPath: fixture.database), let database = try? ResultsDatabase(path: fixture.database),
-               let run = try? database.runs().first {
-                recorded = (try? database.specResults(runID: run.id).count) ?? 0
-            }
+        _ = Background.waitUntil(seconds: 10) {
+            guard let database = try? ResultsDatabase.snapshot(path: fixture.database), let run = try? database.runs().first else { return false }
+            recorded = (try? database.specResults(runID: run.id).count) ?? 0
+            return recorded > 0
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(recorded == 1)
 
-        let database = try ResultsDatabase(path: fixture.database)
+        let database = try ResultsDatabase.snapshot(path: fixture.database)
         let run = try #require(try database.runs().first)
         #expect(run.info.endedAt == nil && run.info.outcome == nil)
         #expect(try database.specResults(runID: run.id).map(\.specName) == ["a-fast"])
@@ -271,13 +267,8 @@ struct CheckCommandTests {
         let fixture = try PlantedCorpus(label: "sigint")
         defer { fixture.remove() }
         try fixture.addSpec("slow", plant: "slow")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["check", fixture.corpus, "--builder", fixture.builder, "--db", fixture.database, "--vary=@none"]
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
         let started = Date()
-        try process.run()
+        let process = try Background.start(["check", fixture.corpus, "--builder", fixture.builder, "--db", fixture.database, "--vary=@none"])
         usleep(700_000)
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()

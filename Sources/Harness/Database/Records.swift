@@ -88,6 +88,7 @@ struct BuildRecord: ResultsRecord, Equatable {
     var id: Int64?
     var runId: Int64
     var specName: String
+    var specPath: String
     var specDigest: String
     var role: String
     var variationsApplied: String
@@ -102,12 +103,14 @@ struct BuildRecord: ResultsRecord, Equatable {
     var cpuMs: Int
     var peakRssKib: Int
     var exitStatus: Int32
+    var timedOut: Bool
     var error: String?
 
-    init(_ build: BuildResult, runID: Int64, specName: String, specDigest: Digest, path: String) throws {
+    init(_ build: BuildResult, runID: Int64, spec: SpecResult, path: String) throws {
         runId = runID
-        self.specName = specName
-        self.specDigest = specDigest.description
+        specName = spec.specName
+        specPath = spec.specPath
+        specDigest = spec.specDigest.description
         role = build.role.rawValue
         variationsApplied = try JSONText.encode(build.variationsApplied)
         variationsSkipped = try JSONText.encode(build.variationsSkipped)
@@ -121,6 +124,7 @@ struct BuildRecord: ResultsRecord, Equatable {
         cpuMs = build.cpuMilliseconds
         peakRssKib = build.peakRSSKiB
         exitStatus = build.exitStatus
+        timedOut = build.timedOut
         error = build.error
     }
 
@@ -154,6 +158,7 @@ struct DifferenceRecord: ResultsRecord, Equatable {
     var id: Int64?
     var runId: Int64
     var specName: String
+    var specPath: String
     var layer: String?
     var path: String?
     var field: String
@@ -162,9 +167,10 @@ struct DifferenceRecord: ResultsRecord, Equatable {
     /// The whole typed difference as JSON; nil in rows stored before differences were typed.
     var detail: String?
 
-    init(_ difference: Difference, runID: Int64, specName: String) throws {
+    init(_ difference: Difference, runID: Int64, spec: SpecResult) throws {
         runId = runID
-        self.specName = specName
+        specName = spec.specName
+        specPath = spec.specPath
         layer = difference.layer
         path = difference.path
         field = difference.field

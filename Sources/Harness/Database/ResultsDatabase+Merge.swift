@@ -2,54 +2,40 @@ import Builder
 import Foundation
 import GRDB
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// What a merge did.
 public struct MergeSummary: Sendable, Equatable {
+    /// Runs added to the destination.
     public var runsCopied: Int
-    /// Runs already present (same host, start time and tool version) in an earlier input.
+    /// Source runs the destination already held (same host, start time and tool version), or
+    /// that an earlier source already gave.
     public var duplicateRunsSkipped: Int
 }
 
 extension ResultsDatabase {
-    /// Combines results databases from several machines into `destination`.
+    /// Copies the runs of `sources` (databases from several machines) into `destination`.
     ///
-    /// An existing destination is itself the first input, so merging the same files twice
-    /// changes nothing. Runs are ordered by start time and renumbered; a run with the same
-    /// host, start time and tool version as one already taken is skipped. The result is
-    /// written under a temporary name and renamed over `destination`, so a failed merge
-    /// leaves the old file intact. Nothing may be writing to `destination` meanwhile.
+    /// Every source is read first, through a read-only snapshot, so a bad source fails before
+    /// the destination is touched. The copy is then one IMMEDIATE transaction in the
+    /// destination itself, under SQLite's own locking: a `check` writing the destination
+    /// meanwhile, or another merge into it, waits for the lock or makes the merge wait, and no
+    /// run is lost; the file is never replaced. Runs the destination already holds (same host,
+    /// start time and tool version) are skipped, so merging the same files twice changes
+    /// nothing. New runs get fresh ids after the existing ones, in start-time order.
     @discardableResult
     public static func merge(_ sources: [String], into destination: String) throws -> MergeSummary {
-        let fileManager = FileManager.default
-        for source in sources where !fileManager.fileExists(atPath: source) {
+        for source in sources where fileSize(source) == nil {
             throw ResultsDatabaseError.missingSource(path: source)
         }
-        var inputs: [String] = []
-        var seenInputs = Set<String>()
-        for input in (fileManager.fileExists(atPath: destination) ? [destination] : []) + sources {
-            let key = URL(fileURLWithPath: input).standardizedFileURL.path
-            if seenInputs.insert(key).inserted { inputs.append(input) }
-        }
-
+        let destinationFile = FileFingerprint(destination).map(FileIdentity.init)
+        var seenFiles = Set<FileIdentity>()
         var bundles: [RunBundle] = []
-        var seenRuns = Set<RunIdentity>()
-        var skipped = 0
-        for input in inputs {
-            let database = try ResultsDatabase(path: input)
-            let loaded = try database.read { db in try RunBundle.loadAll(db) }
-            try database.close()
-            for bundle in loaded {
-                if seenRuns.insert(RunIdentity(bundle.run)).inserted {
-                    bundles.append(bundle)
-                } else {
-                    skipped += 1
-                }
-            }
+        for source in sources {
+            guard let identity = FileFingerprint(source).map(FileIdentity.init), identity != destinationFile,
+                seenFiles.insert(identity).inserted
+            else { continue }
+            let snapshot = try ResultsDatabase.snapshot(path: source)
+            bundles += try snapshot.read { db in try RunBundle.loadAll(db) }
+            try snapshot.close()
         }
         // Stable sort: equal start times keep input order, so the output is deterministic.
         bundles = bundles.enumerated().sorted { a, b in
@@ -61,43 +47,36 @@ extension ResultsDatabase {
             return a.offset < b.offset
         }.map(\.element)
 
-        let destinationURL = URL(fileURLWithPath: destination)
-        let temporary = destinationURL.deletingLastPathComponent()
-            .appendingPathComponent(".\(destinationURL.lastPathComponent).merge.tmp").path
-        removeDatabaseFiles(at: temporary)
+        let output = try ResultsDatabase(path: destination)
+        defer { try? output.close() }
         do {
-            let directory = destinationURL.deletingLastPathComponent().path
-            try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            // A queue in rollback-journal mode leaves no -wal beside the file we rename.
-            let queue = try translatingErrors(path: temporary) {
-                try DatabaseQueue(path: temporary, configuration: configuration())
-            }
-            let output = try ResultsDatabase(path: temporary, writer: queue)
-            try output.write { db in
-                for bundle in bundles { try bundle.insert(db) }
-            }
-            try output.close()
-            // The old destination's WAL and shared-memory files belong to the file being
-            // replaced; left behind, SQLite would replay them onto the new one.
-            for suffix in ["-wal", "-shm"] where fileManager.fileExists(atPath: destination + suffix) {
-                try fileManager.removeItem(atPath: destination + suffix)
-            }
-            guard rename(temporary, destination) == 0 else {
-                throw ResultsDatabaseError.mergeFailed(
-                    path: destination, reason: "renaming \(temporary) failed: \(String(cString: strerror(errno)))")
+            return try output.write { db in
+                var present = Set(try RunRecord.fetchAll(db).map(RunIdentity.init))
+                var summary = MergeSummary(runsCopied: 0, duplicateRunsSkipped: 0)
+                for bundle in bundles {
+                    if present.insert(RunIdentity(bundle.run)).inserted {
+                        try bundle.insert(db)
+                        summary.runsCopied += 1
+                    } else {
+                        summary.duplicateRunsSkipped += 1
+                    }
+                }
+                return summary
             }
         } catch {
-            removeDatabaseFiles(at: temporary)
-            if let error = error as? ResultsDatabaseError, case .mergeFailed = error { throw error }
             throw ResultsDatabaseError.mergeFailed(path: destination, reason: SystemErrorText.message(error))
         }
-        return MergeSummary(runsCopied: bundles.count, duplicateRunsSkipped: skipped)
     }
+}
 
-    private static func removeDatabaseFiles(at path: String) {
-        for suffix in ["", "-journal", "-wal", "-shm"] {
-            try? FileManager.default.removeItem(atPath: path + suffix)
-        }
+/// The same file under two names (a symlink, `./x` and `x`).
+private struct FileIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(_ fingerprint: FileFingerprint) {
+        device = fingerprint.device
+        inode = fingerprint.inode
     }
 }
 

@@ -27,8 +27,7 @@ extension ResultsDatabase {
             var specRecord = try SpecResultRecord(result, runID: runID)
             try specRecord.insert(db)
             for build in result.builds {
-                var buildRecord = try BuildRecord(
-                    build, runID: runID, specName: result.specName, specDigest: result.specDigest, path: path)
+                var buildRecord = try BuildRecord(build, runID: runID, spec: result, path: path)
                 try buildRecord.insert(db)
                 guard let buildID = buildRecord.id else {
                     throw ResultsDatabaseError.sqlite(path: path, message: "inserting a build returned no row id")
@@ -39,7 +38,7 @@ extension ResultsDatabase {
                 }
             }
             for difference in result.differences {
-                var differenceRecord = try DifferenceRecord(difference, runID: runID, specName: result.specName)
+                var differenceRecord = try DifferenceRecord(difference, runID: runID, spec: result)
                 try differenceRecord.insert(db)
             }
         }

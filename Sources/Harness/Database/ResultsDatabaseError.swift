@@ -2,6 +2,10 @@ import Foundation
 
 /// Everything that can go wrong opening, writing, reading or merging a results database.
 public enum ResultsDatabaseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A command that only reads was pointed at a file that does not exist.
+    case missing(path: String)
+    /// The file is empty (or an SQLite file with no tables): no run was ever recorded in it.
+    case empty(path: String)
     /// The file exists but SQLite cannot read it as a database.
     case notADatabase(path: String)
     /// The file was migrated by a newer repro-check; reading it here could misinterpret columns.
@@ -10,7 +14,7 @@ public enum ResultsDatabaseError: Error, Equatable, Sendable, CustomStringConver
     case cannotCreateDirectory(path: String, reason: String)
     /// A merge source does not exist (merging never creates its inputs).
     case missingSource(path: String)
-    /// Writing the merged file failed before it could replace the destination.
+    /// Copying runs into the destination failed; its transaction was rolled back.
     case mergeFailed(path: String, reason: String)
     /// `record` or `finishRun` named a run that `beginRun` never created.
     case unknownRun(path: String, runID: Int64)
@@ -23,6 +27,10 @@ public enum ResultsDatabaseError: Error, Equatable, Sendable, CustomStringConver
 
     public var description: String {
         switch self {
+        case .missing(let path):
+            return "\(path) does not exist, so it holds no results."
+        case .empty(let path):
+            return "\(path) is empty, so it holds no results."
         case .notADatabase(let path):
             return "\(path) is not an SQLite results database; move it aside or pick another path."
         case .newerSchema(let path, let unknown):

@@ -100,11 +100,25 @@ public struct BuildTimeEntry: Sendable, Equatable {
 /// A difference together with the spec it belongs to.
 public struct StoredDifference: Sendable, Equatable {
     public var specName: String
+    public var specPath: String
     public var difference: Difference
 
-    public init(specName: String, difference: Difference) {
+    public init(specName: String, specPath: String, difference: Difference) {
         self.specName = specName
+        self.specPath = specPath
         self.difference = difference
+    }
+}
+
+/// A checked spec: results are keyed by its path, because two specs may share a name.
+public struct SpecIdentity: Sendable, Equatable, Hashable {
+    public var path: String
+    /// The name its most recent result carried.
+    public var name: String
+
+    public init(path: String, name: String) {
+        self.path = path
+        self.name = name
     }
 }
 
@@ -120,23 +134,36 @@ extension ResultsDatabase {
         try read { db in try RunRecord.fetchOne(db, key: id).flatMap(Self.storedRun) }
     }
 
-    /// Every spec name that has a result, sorted.
-    public func specNames() throws -> [String] {
+    /// Every spec that has a result, sorted by name then path.
+    public func specs() throws -> [SpecIdentity] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT spec_name FROM spec_results ORDER BY spec_name")
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sr.spec_path, sr.spec_name FROM spec_results sr JOIN runs r ON r.id = sr.run_id
+                    ORDER BY sr.spec_path, r.started_at DESC, r.id DESC
+                    """)
+            var seen = Set<String>()
+            var specs: [SpecIdentity] = []
+            for row in rows {
+                let path: String = row["spec_path"]
+                if seen.insert(path).inserted { specs.append(SpecIdentity(path: path, name: row["spec_name"])) }
+            }
+            return specs.sorted { ($0.name, $0.path) < ($1.name, $1.path) }
         }
     }
 
-    /// The full results of one run (builds, layers, differences), sorted by spec name.
+    /// The full results of one run (builds, layers, differences), sorted by spec name then path.
     public func specResults(runID: Int64) throws -> [SpecResult] {
         try read { db in
             let records = try SpecResultRecord.fetchAll(
-                db, sql: "SELECT * FROM spec_results WHERE run_id = ? ORDER BY spec_name", arguments: [runID])
+                db, sql: "SELECT * FROM spec_results WHERE run_id = ? ORDER BY spec_name, spec_path", arguments: [runID])
             return try records.map { try loadSpecResult(db, $0) }
         }
     }
 
-    /// For each spec, its result from the most recent run that checked it; sorted by spec name.
+    /// For each spec (by path), its result from the most recent run that checked it; sorted by
+    /// spec name then path.
     public func latestResults() throws -> [StoredSpecResult] {
         try read { db in
             let rows = try Row.fetchAll(
@@ -144,7 +171,7 @@ extension ResultsDatabase {
                 sql: """
                     SELECT sr.id AS result_id, r.id AS run_id
                     FROM spec_results sr JOIN runs r ON r.id = sr.run_id
-                    ORDER BY sr.spec_name, r.started_at DESC, r.id DESC
+                    ORDER BY sr.spec_name, sr.spec_path, r.started_at DESC, r.id DESC
                     """)
             var seen = Set<String>()
             var latest: [StoredSpecResult] = []
@@ -152,7 +179,7 @@ extension ResultsDatabase {
                 let resultID: Int64 = row["result_id"]
                 let runID: Int64 = row["run_id"]
                 guard let record = try SpecResultRecord.fetchOne(db, key: resultID),
-                    seen.insert(record.specName).inserted,
+                    seen.insert(record.specPath).inserted,
                     let run = try RunRecord.fetchOne(db, key: runID).flatMap(Self.storedRun)
                 else { continue }
                 latest.append(StoredSpecResult(run: run, result: try loadSpecResult(db, record)))
@@ -162,21 +189,21 @@ extension ResultsDatabase {
     }
 
     /// The control and experiment image digests of a spec in every run that checked it, oldest first.
-    public func digestHistory(specName: String) throws -> [DigestHistoryEntry] {
+    public func digestHistory(specPath: String) throws -> [DigestHistoryEntry] {
         try read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT sr.run_id, r.started_at, r.host, r.tool_version, sr.spec_digest, sr.outcome,
-                      (SELECT image_digest FROM builds b WHERE b.run_id = sr.run_id AND b.spec_name = sr.spec_name
+                      (SELECT image_digest FROM builds b WHERE b.run_id = sr.run_id AND b.spec_path = sr.spec_path
                         AND b.role = 'control' ORDER BY b.id LIMIT 1) AS control_digest,
-                      (SELECT image_digest FROM builds b WHERE b.run_id = sr.run_id AND b.spec_name = sr.spec_name
+                      (SELECT image_digest FROM builds b WHERE b.run_id = sr.run_id AND b.spec_path = sr.spec_path
                         AND b.role = 'experiment' ORDER BY b.id LIMIT 1) AS experiment_digest
                     FROM spec_results sr JOIN runs r ON r.id = sr.run_id
-                    WHERE sr.spec_name = ?
+                    WHERE sr.spec_path = ?
                     ORDER BY r.started_at, r.id
                     """,
-                arguments: [specName])
+                arguments: [specPath])
             return try rows.map { row in
                 let outcomeText: String = row["outcome"]
                 guard let outcome = SpecOutcome(rawValue: outcomeText) else {
@@ -197,7 +224,7 @@ extension ResultsDatabase {
     }
 
     /// Build costs of a spec, oldest run first; only builds with `role` unless it is nil.
-    public func buildTimes(specName: String, role: BuildRole? = .control) throws -> [BuildTimeEntry] {
+    public func buildTimes(specPath: String, role: BuildRole? = .control) throws -> [BuildTimeEntry] {
         try read { db in
             let rows = try Row.fetchAll(
                 db,
@@ -205,10 +232,10 @@ extension ResultsDatabase {
                     SELECT b.run_id, r.started_at, r.host, b.role, b.wall_ms, b.cpu_ms, b.peak_rss_kib,
                       (b.exit_status = 0 AND b.image_digest IS NOT NULL) AS succeeded
                     FROM builds b JOIN runs r ON r.id = b.run_id
-                    WHERE b.spec_name = ? AND (? IS NULL OR b.role = ?)
+                    WHERE b.spec_path = ? AND (? IS NULL OR b.role = ?)
                     ORDER BY r.started_at, r.id, b.id
                     """,
-                arguments: [specName, role?.rawValue, role?.rawValue])
+                arguments: [specPath, role?.rawValue, role?.rawValue])
             return rows.map { row in
                 BuildTimeEntry(
                     runID: row["run_id"], startedAt: row["started_at"], host: row["host"],
@@ -218,12 +245,12 @@ extension ResultsDatabase {
         }
     }
 
-    /// Every difference found in a run, by spec name then in the order they were found.
+    /// Every difference found in a run, by spec name and path, then in the order they were found.
     public func differences(runID: Int64) throws -> [StoredDifference] {
         try read { db in
             try DifferenceRecord.fetchAll(
-                db, sql: "SELECT * FROM differences WHERE run_id = ? ORDER BY spec_name, id", arguments: [runID]
-            ).map { StoredDifference(specName: $0.specName, difference: try $0.difference(path: path)) }
+                db, sql: "SELECT * FROM differences WHERE run_id = ? ORDER BY spec_name, spec_path, id", arguments: [runID]
+            ).map { StoredDifference(specName: $0.specName, specPath: $0.specPath, difference: try $0.difference(path: path)) }
         }
     }
 
@@ -250,12 +277,12 @@ extension ResultsDatabase {
                 path: path, table: "spec_results", column: "outcome", value: record.outcome)
         }
         let buildRecords = try BuildRecord.fetchAll(
-            db, sql: "SELECT * FROM builds WHERE run_id = ? AND spec_name = ? ORDER BY id",
-            arguments: [record.runId, record.specName])
+            db, sql: "SELECT * FROM builds WHERE run_id = ? AND spec_path = ? ORDER BY id",
+            arguments: [record.runId, record.specPath])
         let builds = try buildRecords.map { try loadBuild(db, $0) }
         let differences = try DifferenceRecord.fetchAll(
-            db, sql: "SELECT * FROM differences WHERE run_id = ? AND spec_name = ? ORDER BY id",
-            arguments: [record.runId, record.specName]
+            db, sql: "SELECT * FROM differences WHERE run_id = ? AND spec_path = ? ORDER BY id",
+            arguments: [record.runId, record.specPath]
         ).map { try $0.difference(path: path) }
         return SpecResult(
             specName: record.specName, specPath: record.specPath,
@@ -291,6 +318,6 @@ extension ResultsDatabase {
                 record.manifestDigest, table: "builds", column: "manifest_digest", path: path),
             size: record.size.map { UInt64(clamping: $0) }, layers: layers, wallMilliseconds: record.wallMs,
             cpuMilliseconds: record.cpuMs, peakRSSKiB: record.peakRssKib, exitStatus: record.exitStatus,
-            error: record.error)
+            timedOut: record.timedOut, error: record.error)
     }
 }

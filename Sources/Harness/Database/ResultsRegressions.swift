@@ -55,6 +55,8 @@ public struct SlowdownPolicy: Sendable, Equatable {
 /// A spec whose latest control build took much longer than it used to.
 public struct Slowdown: Sendable, Equatable {
     public var specName: String
+    /// The key: two specs may share a name.
+    public var specPath: String
     public var runID: Int64
     public var wallMilliseconds: Int
     /// Median wall time of the earlier runs compared against.
@@ -67,10 +69,11 @@ public struct Slowdown: Sendable, Equatable {
     public var comparedRunIDs: [Int64]
 
     public init(
-        specName: String, runID: Int64, wallMilliseconds: Int, medianMilliseconds: Double, madMilliseconds: Double = 0,
-        thresholdMilliseconds: Double = 0, comparedRunIDs: [Int64]
+        specName: String, specPath: String, runID: Int64, wallMilliseconds: Int, medianMilliseconds: Double,
+        madMilliseconds: Double = 0, thresholdMilliseconds: Double = 0, comparedRunIDs: [Int64]
     ) {
         self.specName = specName
+        self.specPath = specPath
         self.runID = runID
         self.wallMilliseconds = wallMilliseconds
         self.medianMilliseconds = medianMilliseconds
@@ -150,10 +153,10 @@ extension ResultsDatabase {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT b.spec_name, b.run_id, b.wall_ms, r.host, COALESCE(r.run_group, '#' || r.id) AS night
+                    SELECT b.spec_path, b.spec_name, b.run_id, b.wall_ms, r.host, COALESCE(r.run_group, '#' || r.id) AS night
                     FROM builds b JOIN runs r ON r.id = b.run_id
                     WHERE b.role = 'control' AND b.exit_status = 0 AND b.image_digest IS NOT NULL
-                    ORDER BY b.spec_name, r.started_at, r.id, b.id
+                    ORDER BY b.spec_path, r.started_at, r.id, b.id
                     """)
         }
         struct Point {
@@ -162,17 +165,17 @@ extension ResultsDatabase {
             var wall: Int
             var host: String
         }
-        var perSpec: [(name: String, points: [Point])] = []
+        var perSpec: [(path: String, name: String, points: [Point])] = []
         for row in rows {
-            let name: String = row["spec_name"]
+            let path: String = row["spec_path"]
             let point = Point(runID: row["run_id"], night: row["night"], wall: row["wall_ms"], host: row["host"])
-            if perSpec.last?.name == name {
+            if perSpec.last?.path == path {
                 // One point per run group: a group that built the control twice counts once.
                 if perSpec[perSpec.count - 1].points.last?.night != point.night {
                     perSpec[perSpec.count - 1].points.append(point)
                 }
             } else {
-                perSpec.append((name, [point]))
+                perSpec.append((path, row["spec_name"], [point]))
             }
         }
         var slowdowns: [Slowdown] = []
@@ -187,7 +190,7 @@ extension ResultsDatabase {
             if Double(latest.wall) > threshold {
                 slowdowns.append(
                     Slowdown(
-                        specName: spec.name, runID: latest.runID, wallMilliseconds: latest.wall,
+                        specName: spec.name, specPath: spec.path, runID: latest.runID, wallMilliseconds: latest.wall,
                         medianMilliseconds: median, madMilliseconds: mad, thresholdMilliseconds: threshold,
                         comparedRunIDs: previous.map(\.runID)))
             }

@@ -15,10 +15,13 @@ public struct ExecutedBuild: Sendable {
 public struct BuildExecutor: Sendable {
     public var host: HostFacts
     public var registry: ChildRegistry
+    /// `check --timeout`: a build running longer has its process group killed.
+    public var timeoutSeconds: Int?
 
-    public init(host: HostFacts, registry: ChildRegistry) {
+    public init(host: HostFacts, registry: ChildRegistry, timeoutSeconds: Int? = nil) {
         self.host = host
         self.registry = registry
+        self.timeoutSeconds = timeoutSeconds
     }
 
     public func run(_ plan: BuildPlan, archivePath: String? = nil) -> ExecutedBuild {
@@ -37,12 +40,17 @@ public struct BuildExecutor: Sendable {
             defer { if let file = sink.file { close(file.fd) } }
             let outcome = try ChildProcess.run(
                 argv: plan.argv, environment: plan.environment, workingDirectory: plan.workingDirectory,
-                registry: registry, stdout: &sink)
+                registry: registry, timeoutSeconds: timeoutSeconds, stdout: &sink)
             try sink.file?.flush()
             result.wallMilliseconds = outcome.wallMilliseconds
             result.cpuMilliseconds = outcome.cpuMilliseconds
             result.peakRSSKiB = outcome.peakRSSKiB
             result.exitStatus = outcome.exitStatus
+            result.timedOut = outcome.timedOut
+            if outcome.timedOut {
+                result.error = "the \(plan.role) build ran past the \(timeoutSeconds ?? 0) s timeout, so its process group was killed"
+                return ExecutedBuild(result: result, archivePath: nil)
+            }
             if outcome.exitStatus != 0 {
                 let how = outcome.signal.map { "was killed by signal \($0)" } ?? "exited with status \(outcome.exitStatus)"
                 let tail = outcome.stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -62,18 +62,16 @@ struct BuildWorkspace {
         }
     }
 
-    /// Unmounts, then deletes what `prepare` created; errors are ignored because there is
-    /// nothing better to do with them than leave a stale temporary folder.
+    /// Unmounts, then deletes what `prepare` created; what cannot go now (a mount that will
+    /// not detach) is left for the run's final clean-up or the next run's stale-folder sweep.
     mutating func cleanUp() {
         for mountpoint in mounts.reversed() {
-            var sink = MemoryCollector()
-            let tool = host.executable("fusermount") ?? "fusermount"
-            _ = try? ChildProcess.run(
-                argv: [tool, "-u", "-z", mountpoint], environment: ["PATH": host.path], workingDirectory: "/",
-                registry: ChildRegistry(), stdout: &sink)
+            for mount in MountTable.mounts(under: mountpoint) { WorkFolders.unmount(mount, host: host) }
         }
         mounts = []
-        for path in created.reversed() { try? FileManager.default.removeItem(atPath: path) }
+        for path in created.reversed() where MountTable.mounts(under: path).isEmpty {
+            SpecResolver.removeWorkDirectory(path)
+        }
         created = []
     }
 

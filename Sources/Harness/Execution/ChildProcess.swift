@@ -1,4 +1,5 @@
 import Builder
+import CChildSpawn
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -6,7 +7,7 @@ import Glibc
 #endif
 
 /// How a child build ended and what it cost, from `wait4`'s rusage (swift-subprocess does
-/// not expose rusage, so the child is started with `posix_spawn` directly).
+/// not expose rusage, nor a hook between fork and exec, so the child is started by `CChildSpawn`).
 public struct ChildOutcome: Sendable, Equatable {
     /// The exit status, or 128 + the signal number when a signal ended it (as shells report).
     public var exitStatus: Int32
@@ -14,6 +15,8 @@ public struct ChildOutcome: Sendable, Equatable {
     public var wallMilliseconds: Int
     public var cpuMilliseconds: Int
     public var peakRSSKiB: Int
+    /// The child ran past its timeout and its process group was killed.
+    public var timedOut: Bool
     /// The last few KiB of stderr, for the error message of a failed build.
     public var stderrTail: String
 }
@@ -57,88 +60,99 @@ public final class ChildRegistry: Sendable {
 
     public var isStopping: Bool { state.withLock { $0.stopping } }
 
-    /// Sends SIGTERM to every child's process group (the builder and whatever it started),
-    /// and makes later spawns die at once.
+    /// Asks every child's supervisor to stop its process group (the builder and whatever it
+    /// started), and makes later spawns stop at once. The supervisor, not the group, gets the
+    /// signal: it stops the group in the order that lets shells clean up (see `CChildSpawn`).
     public func stopAll() {
         let pids = state.withLock { state -> Set<pid_t> in
             state.stopping = true
             return state.pids
         }
-        for pid in pids { kill(-pid, SIGTERM) }
+        for pid in pids { kill(pid, SIGTERM) }
     }
 }
 
 
 public enum ChildProcess {
     static let stderrTailLimit = 4096
+    /// How long a stopped build may take to exit after SIGTERM before its group gets SIGKILL.
+    static let stopGraceSeconds: UInt32 = 10
+    /// After a timeout, how long to keep reading while the supervisor stops the group (SIGINT,
+    /// SIGTERM, then SIGKILL after its grace); a descendant that left the group may hold the
+    /// pipes open forever.
+    static let drainAfterTimeoutMilliseconds: Int32 = (5 + Int32(stopGraceSeconds)) * 1000 + 5_000
 
     /// Runs `argv` with exactly `environment`, in `workingDirectory`, stdin from /dev/null,
-    /// streaming stdout into `sink` as it arrives. Blocks the calling thread.
+    /// streaming stdout into `sink` as it arrives. Blocks the calling thread, which must outlive
+    /// the child: the child's parent-death signal follows the thread that forked it.
+    ///
+    /// The child is a small supervisor (see `CChildSpawn`) leading its own process group: a
+    /// terminal's Ctrl-C reaches only us, we stop the whole group, and if this process dies,
+    /// even by SIGKILL, the supervisor takes the group down with it. With `timeoutSeconds`, a
+    /// child still running after that long has its whole group killed and `timedOut` set.
     public static func run(
         argv: [String], environment: [String: String], workingDirectory: String, registry: ChildRegistry,
-        stdout sink: inout some ByteSink
+        timeoutSeconds: Int? = nil, stdout sink: inout some ByteSink
     ) throws -> ChildOutcome {
         precondition(!argv.isEmpty, "a child needs an executable")
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
+        var reportPipe: [Int32] = [-1, -1]
         guard GNUFunctions.pipe2(&outPipe, O_CLOEXEC) == 0 else { throw ChildProcessError.pipeFailed(errno: errno) }
         guard GNUFunctions.pipe2(&errPipe, O_CLOEXEC) == 0 else {
             let code = errno
             close(outPipe[0]); close(outPipe[1])
             throw ChildProcessError.pipeFailed(errno: code)
         }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        guard GNUFunctions.addChdir(&actions, workingDirectory) else {
+        guard GNUFunctions.pipe2(&reportPipe, O_CLOEXEC) == 0 else {
+            let code = errno
             for fd in outPipe + errPipe { close(fd) }
-            throw ChildProcessError.spawnFailed(executable: argv[0], errno: ENOSYS)
+            throw ChildProcessError.pipeFailed(errno: code)
         }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Its own process group, so a terminal's Ctrl-C reaches only us and we stop the whole
-        // group; default signal dispositions and an empty mask, whatever this process ignores.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let environmentStrings = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let started = DispatchTime.now()
-        var pid: pid_t = 0
-        let spawnStatus = withCStrings(argv) { cArgv in
+        var forkError: Int32 = 0
+        let pid = withCStrings(argv) { cArgv in
             withCStrings(environmentStrings) { cEnv in
-                posix_spawn(&pid, argv[0], &actions, &attributes, cArgv, cEnv)
+                repro_check_spawn(
+                    argv[0], cArgv, cEnv, workingDirectory, outPipe[1], errPipe[1], reportPipe[1], stopGraceSeconds,
+                    &forkError)
             }
         }
         close(outPipe[1])
         close(errPipe[1])
-        guard spawnStatus == 0 else {
-            close(outPipe[0]); close(errPipe[0])
-            throw ChildProcessError.spawnFailed(executable: argv[0], errno: spawnStatus)
+        close(reportPipe[1])
+        guard pid > 0 else {
+            for fd in [outPipe[0], errPipe[0], reportPipe[0]] { close(fd) }
+            throw ChildProcessError.spawnFailed(executable: argv[0], errno: forkError)
         }
-        if !registry.add(pid) { kill(-pid, SIGTERM) }
+        if !registry.add(pid) { kill(pid, SIGTERM) }
         defer { registry.remove(pid) }
 
+        let deadline = timeoutSeconds.map { started.uptimeNanoseconds + UInt64(max($0, 0)) * 1_000_000_000 }
+        var timedOut = false
+        var drainDeadline: UInt64?
         var tail: [UInt8] = []
         var sinkError: (any Error)?
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
         var open = 2
         while open > 0 {
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            let now = DispatchTime.now().uptimeNanoseconds
+            if let deadline, !timedOut, now >= deadline {
+                timedOut = true
+                // Through the supervisor, so the build can stop what it started outside its
+                // group (fakeroot's daemon) before the supervisor's SIGKILL.
+                kill(pid, SIGTERM)
+                drainDeadline = now + UInt64(drainAfterTimeoutMilliseconds) * 1_000_000
+            }
+            if let drainDeadline, now >= drainDeadline {
+                kill(-pid, SIGKILL)
+                break
+            }
+            let limit = (drainDeadline ?? (timedOut ? nil : deadline)).map { Int32(clamping: ($0 - min($0, now)) / 1_000_000 + 1) } ?? -1
+            let ready = poll(&fds, nfds_t(fds.count), limit)
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
@@ -172,9 +186,25 @@ public enum ChildProcess {
         var status: Int32 = 0
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0 {
-            guard errno == EINTR else { throw ChildProcessError.waitFailed(executable: argv[0], errno: errno) }
+            guard errno == EINTR else {
+                close(reportPipe[0])
+                throw ChildProcessError.waitFailed(executable: argv[0], errno: errno)
+            }
         }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
+        let reports = readReports(reportPipe[0])
+        close(reportPipe[0])
+        if let failed = reports.first(where: { $0.kind == Int32(REPRO_CHECK_REPORT_SPAWN_FAILED.rawValue) }) {
+            throw ChildProcessError.spawnFailed(executable: argv[0], errno: failed.error)
+        }
+        // The supervisor ends by killing what is left of the group, itself included, so the
+        // command's status comes from its report; so does its usage, since the supervisor is a
+        // fork of this (large) process and its own peak RSS would hide the command's. Without
+        // a report (the supervisor was killed first) its own status and usage are all there is.
+        if let finished = reports.first(where: { $0.kind == Int32(REPRO_CHECK_REPORT_FINISHED.rawValue) }) {
+            usage = finished.usage
+            status = finished.status
+        }
         if let sinkError { throw sinkError }
         if tail.count > stderrTailLimit { tail.removeFirst(tail.count - stderrTailLimit) }
         // WIFEXITED / WTERMSIG are macros Swift cannot import.
@@ -183,8 +213,24 @@ public enum ChildProcess {
         let cpu = milliseconds(usage.ru_utime) + milliseconds(usage.ru_stime)
         return ChildOutcome(
             exitStatus: exitStatus, signal: signal == 0 ? nil : signal, wallMilliseconds: Int(elapsed / 1_000_000),
-            cpuMilliseconds: cpu, peakRSSKiB: Int(usage.ru_maxrss),
+            cpuMilliseconds: cpu, peakRSSKiB: Int(usage.ru_maxrss), timedOut: timedOut,
             stderrTail: String(decoding: tail, as: UTF8.self))
+    }
+
+    /// Every record the supervisor wrote; the write ends are closed once it has exited.
+    private static func readReports(_ fd: Int32) -> [repro_check_report] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        let size = MemoryLayout<repro_check_report>.size
+        return stride(from: 0, to: bytes.count - size + 1, by: size).map { offset in
+            bytes.withUnsafeBytes { raw in raw.loadUnaligned(fromByteOffset: offset, as: repro_check_report.self) }
+        }
     }
 
     private static func milliseconds(_ time: timeval) -> Int { Int(time.tv_sec) * 1000 + Int(time.tv_usec) / 1000 }

@@ -11,6 +11,11 @@ public enum SpecOutcome: String, Sendable, Codable {
     case reproducible
     case unreproducible
     case buildError = "build-error"
+    /// A build ran past `check --timeout` and its process group was killed.
+    case timeout
+
+    /// The builds did not give a verdict on reproducibility (they failed or ran out of time).
+    public var isError: Bool { self == .buildError || self == .timeout }
 }
 
 /// Which build of a spec: `control`, `experiment`, `control-2` (two controls, to tell a
@@ -60,13 +65,16 @@ public struct BuildResult: Sendable, Codable, Equatable {
     public var cpuMilliseconds: Int
     public var peakRSSKiB: Int
     public var exitStatus: Int32
+    /// The build ran past the check's timeout and was killed (then `exitStatus` is 128 + 9).
+    public var timedOut: Bool
     public var error: String?
 
     public init(
         role: BuildRole, variationsApplied: [String] = [], variationsSkipped: [String: String] = [:],
         variationValues: [String: String] = [:], imageDigest: Digest? = nil, configDigest: Digest? = nil,
         manifestDigest: Digest? = nil, size: UInt64? = nil, layers: [LayerResult] = [], wallMilliseconds: Int = 0,
-        cpuMilliseconds: Int = 0, peakRSSKiB: Int = 0, exitStatus: Int32 = 0, error: String? = nil
+        cpuMilliseconds: Int = 0, peakRSSKiB: Int = 0, exitStatus: Int32 = 0, timedOut: Bool = false,
+        error: String? = nil
     ) {
         self.role = role
         self.variationsApplied = variationsApplied
@@ -81,6 +89,7 @@ public struct BuildResult: Sendable, Codable, Equatable {
         self.cpuMilliseconds = cpuMilliseconds
         self.peakRSSKiB = peakRSSKiB
         self.exitStatus = exitStatus
+        self.timedOut = timedOut
         self.error = error
     }
 

@@ -120,16 +120,16 @@ public enum JSONSummary {
     /// The summary value; specs sorted by name.
     public static func document(_ report: CheckReport) -> Document {
         let sorted = report.results.sorted { $0.specName < $1.specName }
-        let slowdowns = Dictionary(report.slowdowns.map { ($0.specName, $0) }, uniquingKeysWith: { first, _ in first })
+        let slowdowns = Dictionary(report.slowdowns.map { ($0.specPath, $0) }, uniquingKeysWith: { first, _ in first })
         let specs = sorted.map { result in
             Spec(
                 name: result.specName, path: result.specPath, specDigest: result.specDigest,
                 expectation: result.expectation, outcome: result.outcome, passed: result.passed,
                 culprit: result.culprit,
-                drift: (report.drift[result.specName] ?? []).map {
+                drift: (report.drift[result.specPath] ?? []).map {
                     Drift(runID: $0.runID, startedAt: $0.startedAt, host: $0.host, imageDigest: $0.imageDigest)
                 },
-                slowdown: slowdowns[result.specName].map {
+                slowdown: slowdowns[result.specPath].map {
                     SlowdownInfo(
                         wallMilliseconds: $0.wallMilliseconds, medianMilliseconds: $0.medianMilliseconds,
                         madMilliseconds: $0.madMilliseconds, thresholdMilliseconds: $0.thresholdMilliseconds,

@@ -85,7 +85,7 @@ public enum JUnitReport {
             let message = result.explanation.isEmpty ? "expected \(result.expectation.rawValue), got \(outcome)" : result.explanation
             return Verdict(kind: .failure, type: outcome, message: message, body: ([message] + body).joined(separator: "\n"))
         }
-        if let drift = report.drift[result.specName], !drift.isEmpty {
+        if let drift = report.drift[result.specPath], !drift.isEmpty {
             let earlier = drift.map { "run \($0.runID) on \($0.host) gave \($0.imageDigest)" }
             return Verdict(
                 kind: .failure, type: "drift", message: result.explanation, body: earlier.joined(separator: "\n"))
@@ -93,7 +93,7 @@ public enum JUnitReport {
         if !result.passed {
             return Verdict(kind: .failure, type: outcome, message: result.explanation, body: body.joined(separator: "\n"))
         }
-        if report.failOnSlowdown, let slowdown = report.slowdowns.first(where: { $0.specName == result.specName }) {
+        if report.failOnSlowdown, let slowdown = report.slowdowns.first(where: { $0.specPath == result.specPath }) {
             let message = "control build took \(slowdown.wallMilliseconds) ms, over the threshold of "
                 + "\(Int(slowdown.thresholdMilliseconds)) ms (median \(Int(slowdown.medianMilliseconds)) ms, "
                 + "MAD \(Int(slowdown.madMilliseconds)) ms of runs \(slowdown.comparedRunIDs.map(String.init).joined(separator: ", ")))"

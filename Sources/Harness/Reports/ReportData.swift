@@ -69,17 +69,17 @@ struct ReportData {
     var disagreements: [HostDisagreement]
 
     static func load(from database: ResultsDatabase) throws -> ReportData {
-        let slowdowns = try database.slowdowns().sorted { $0.specName < $1.specName }
-        let latest = try database.latestResults().sorted { $0.result.specName < $1.result.specName }
-        let negativeControls = Set(latest.filter { $0.result.expectation == .unreproducible }.map(\.result.specName))
-        let histories = try database.specNames().sorted().map { name in
-            let digests = try database.digestHistory(specName: name)
+        let slowdowns = try database.slowdowns().sorted { ($0.specName, $0.specPath) < ($1.specName, $1.specPath) }
+        let latest = try database.latestResults()
+        let negativeControls = Set(latest.filter { $0.result.expectation == .unreproducible }.map(\.result.specPath))
+        let histories = try database.specs().map { spec in
+            let digests = try database.digestHistory(specPath: spec.path)
             // A negative control is unreproducible by design: its digest changes are no drift.
-            let changes = changes(in: digests).filter { !negativeControls.contains(name) || $0.kind != .drift }
+            let changes = changes(in: digests).filter { !negativeControls.contains(spec.path) || $0.kind != .drift }
             return SpecHistory(
-                specName: name, digests: digests,
-                controlTimes: try database.buildTimes(specName: name, role: .control).filter(\.succeeded),
-                changes: changes, slowdown: slowdowns.first { $0.specName == name })
+                specName: spec.name, digests: digests,
+                controlTimes: try database.buildTimes(specPath: spec.path, role: .control).filter(\.succeeded),
+                changes: changes, slowdown: slowdowns.first { $0.specPath == spec.path })
         }
         return try ReportData(
             runs: try database.runs(),
@@ -133,7 +133,7 @@ struct ReportData {
             return "reproducible, but this negative control expects a difference"
         }
         var parts: [String] = []
-        if result.explanation.contains("Digest drift") { parts.append("digest drift from an earlier run") }
+        if result.digestDrift { parts.append("digest drift from an earlier run") }
         if let culprit = result.culprit { parts.append("culprit: \(culprit.summary)") }
         if let first = result.primaryDifference { parts.append("first difference: \(first.summary)") }
         return parts.joined(separator: "; ")
@@ -228,8 +228,9 @@ struct ReportData {
     }
 
     var passedCount: Int { latest.filter(\.result.passed).count }
-    var failedCount: Int { latest.filter { !$0.result.passed && $0.result.outcome != .buildError }.count }
-    var buildErrorCount: Int { latest.filter { $0.result.outcome == .buildError }.count }
+    var failedCount: Int { latest.filter { !$0.result.passed && !$0.result.outcome.isError }.count }
+    /// Builds that failed or ran out of time: no verdict on reproducibility.
+    var buildErrorCount: Int { latest.filter { $0.result.outcome.isError }.count }
 
     var hasAttention: Bool {
         !slowdowns.isEmpty || !disagreements.isEmpty || !unfinishedRuns.isEmpty || !skippedVariations.isEmpty
@@ -237,7 +238,7 @@ struct ReportData {
     }
 
     static func verdict(_ result: SpecResult) -> String {
-        if result.outcome == .buildError { return "error" }
+        if result.outcome.isError { return "error" }
         return result.passed ? "pass" : "fail"
     }
 

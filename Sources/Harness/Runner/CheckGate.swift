@@ -29,7 +29,11 @@ extension CheckReport {
         if interrupted { failures.append(.interrupted) }
         let failed = results.filter { !$0.passed }.count
         if failed > 0 { failures.append(.specsFailed(count: failed)) }
-        if !drift.isEmpty { failures.append(.drift(specs: drift.keys.sorted())) }
+        if !drift.isEmpty {
+            // Drift is keyed by spec path; people read names.
+            let drifted = results.filter { drift[$0.specPath] != nil }.map(\.specName)
+            failures.append(.drift(specs: drifted.sorted()))
+        }
         if failOnSlowdown && !slowdowns.isEmpty {
             failures.append(.slowdown(specs: slowdowns.map(\.specName).sorted()))
         }

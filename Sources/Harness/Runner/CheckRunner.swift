@@ -13,6 +13,8 @@ public struct CheckOptions: Sendable {
     public var jobs: Int
     public var keepArtifacts: String?
     public var failOnSlowdown: Bool
+    /// `--timeout`: seconds one child build may run before its process group is killed.
+    public var timeoutSeconds: Int?
     public var builder: String
     public var toolVersion: String
     public var gitCommit: String?
@@ -28,8 +30,8 @@ public struct CheckOptions: Sendable {
 
     public init(
         specs: [String], databasePath: String, selection: VariationSelection, jobs: Int, keepArtifacts: String?,
-        failOnSlowdown: Bool, builder: String, toolVersion: String, gitCommit: String?, host: String, optionsJSON: String,
-        runGroup: String? = nil, requireAllVariations: Bool = false
+        failOnSlowdown: Bool, timeoutSeconds: Int? = nil, builder: String, toolVersion: String, gitCommit: String?,
+        host: String, optionsJSON: String, runGroup: String? = nil, requireAllVariations: Bool = false
     ) {
         self.specs = specs
         self.databasePath = databasePath
@@ -37,6 +39,7 @@ public struct CheckOptions: Sendable {
         self.jobs = jobs
         self.keepArtifacts = keepArtifacts
         self.failOnSlowdown = failOnSlowdown
+        self.timeoutSeconds = timeoutSeconds
         self.builder = builder
         self.toolVersion = toolVersion
         self.gitCommit = gitCommit
@@ -60,6 +63,7 @@ public struct CheckReport: Sendable {
     public var runInfo: RunInfo
     /// In spec order; only the specs that finished (fewer when interrupted).
     public var results: [SpecResult]
+    /// Spec path → the earlier runs it drifted from.
     public var drift: [String: [DriftEntry]]
     public var slowdowns: [Slowdown]
     public var interrupted: Bool
@@ -69,16 +73,6 @@ public struct CheckReport: Sendable {
     public var requireAllVariations = false
     /// Specs never started because `--fail-fast` stopped the run after a failure.
     public var unchecked = 0
-}
-
-public enum CheckRunnerError: Error, Sendable, CustomStringConvertible {
-    case workFolder(errno: Int32)
-
-    public var description: String {
-        switch self {
-        case let .workFolder(code): "\(NSTemporaryDirectory()): cannot create a work folder: \(String(cString: strerror(code)))"
-        }
-    }
 }
 
 public struct CheckRunner: Sendable {
@@ -99,26 +93,31 @@ public struct CheckRunner: Sendable {
 
     public func run(summaries: [SpecSummary], startedAt: Double, progress: @escaping @Sendable (CheckEvent) -> Void) throws -> CheckReport {
         let database = try ResultsDatabase(path: options.databasePath)
+        // Closing checkpoints the WAL, so a finished run leaves the file alone, without -wal or -shm.
+        defer { try? database.close() }
         var info = RunInfo(
             startedAt: startedAt, toolVersion: options.toolVersion, gitCommit: options.gitCommit, host: options.host,
             options: options.optionsJSON, runGroup: options.runGroup)
-        let runID = try database.beginRun(info)
-
-        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
-        var template = Array("\(temporary)repro-check-run-XXXXXX".utf8CString)
-        guard let workRoot = template.withUnsafeMutableBufferPointer({ buffer in
-            buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
-        }) else { throw CheckRunnerError.workFolder(errno: errno) }
+        // What killed runs left behind (their folders, their disorderfs mounts) goes first.
+        WorkFolders.removeStale(host: host)
+        let workRoot = try WorkFolders.make(kind: "run")
         // The user_group build runs as another uid and must reach its copies in here.
         chmod(workRoot, 0o755)
-        defer { try? FileManager.default.removeItem(atPath: workRoot) }
+        let host = self.host
+        defer {
+            WorkFolders.remove(workRoot, host: host)
+            // Every child has been reaped by now: what a stopped or crashed one left is stale.
+            WorkFolders.removeStale(host: host)
+        }
+        let runID = try database.beginRun(info)
 
         let planner = BuildEnvironmentPlanner(
             host: host, selection: options.selection, builder: options.builder, workRoot: workRoot)
         if !planner.skipped.isEmpty { progress(.skipped(planner.skipped)) }
-        let executor = BuildExecutor(host: host, registry: registry)
+        let executor = BuildExecutor(host: host, registry: registry, timeoutSeconds: options.timeoutSeconds)
         let slots = BuildSlots(options.jobs)
         let total = options.specs.count
+        // Drift is keyed by spec path: two specs may share a name.
         let collected = Mutex<(results: [Int: SpecResult], drift: [String: [DriftEntry]], errors: [any Error])>(([:], [:], []))
         let next = Atomic<Int>(0)
         let failedFast = Atomic<Bool>(false)
@@ -140,7 +139,7 @@ public struct CheckRunner: Sendable {
                     try database.record(result, runID: runID)
                     collected.withLock { state in
                         state.results[position] = result
-                        if !drift.isEmpty { state.drift[result.specName] = drift }
+                        if !drift.isEmpty { state.drift[result.specPath] = drift }
                     }
                     progress(.finished(position: position + 1, total: total, result: result))
                     if options.failFast && !result.passed { failedFast.store(true, ordering: .relaxed) }

@@ -4,16 +4,6 @@ import Foundation
 import Glibc
 #endif
 
-public enum ReplayError: Error, Sendable, CustomStringConvertible {
-    case workFolder(path: String, errno: Int32)
-
-    public var description: String {
-        switch self {
-        case let .workFolder(path, code): "\(path): cannot create a work folder: \(String(cString: strerror(code)))"
-        }
-    }
-}
-
 /// `repro-check replay`: one spec's control and experiment built again with the variation
 /// values a run recorded, not the ones this host would choose today.
 public struct Replay: Sendable {
@@ -80,11 +70,8 @@ public struct Replay: Sendable {
     /// A private folder for the two builds' copies, mount points and archives, readable by
     /// the `user_group` build's uid; the caller removes it.
     public static func makeWorkFolder() throws -> String {
-        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
-        var template = Array("\(temporary)repro-check-replay-XXXXXX".utf8CString)
-        guard let path = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } })
-            .map({ String(cString: $0) })
-        else { throw ReplayError.workFolder(path: temporary, errno: errno) }
+        // The shared convention, so a replay killed midway is swept by the next run.
+        let path = try WorkFolders.make(kind: "replay")
         chmod(path, 0o755)
         return path
     }

@@ -28,7 +28,7 @@ struct SpecChecker: Sendable {
         let control = first[0], experiment = first[1]
         result.builds = [control.result, experiment.result]
         guard control.result.succeeded, experiment.result.succeeded else {
-            result.outcome = .buildError
+            result.outcome = control.result.timedOut || experiment.result.timedOut ? .timeout : .buildError
             result.explanation = [control.result.error, experiment.result.error].compactMap { $0 }.joined(separator: "\n")
             return result
         }
@@ -92,6 +92,11 @@ struct SpecChecker: Sendable {
         } else {
             result.explanation = Self.explainDifference(result, control: control.result, experiment: experiment.result)
                 + result.explanation
+        }
+        // The verdict stands, but a spec whose builds cannot finish in time needs attention first.
+        if result.builds.contains(where: \.timedOut) {
+            result.outcome = .timeout
+            result.passed = false
         }
         return result
     }
