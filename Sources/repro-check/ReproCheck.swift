@@ -74,7 +74,8 @@ enum Main {
     /// A spec, conf, graph or archive that cannot describe an image: the caller must change the
     /// input.
     static func isInputError(_ error: any Error) -> Bool {
-        error is SpecError || error is UsageError || error is StoreError || error is LayeringError
+        if case ImageBuildError.baseLayerMismatch = error { return true }  // a corrupt base image is input too
+        return error is SpecError || error is UsageError || error is StoreError || error is LayeringError
             || error is ArchiveError || error is InputError
     }
 
