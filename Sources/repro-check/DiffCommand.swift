@@ -10,7 +10,7 @@ struct DiffCommand: ParsableCommand {
         discussion: "Exits 0 when the archives are identical, 1 when they differ, 2 when one cannot be read."
     )
 
-    @Argument(help: "The control archive (docker-archive, optionally gzip-compressed).")
+    @Argument(help: "The control archive (docker-archive, optionally gzip-compressed; a pipe will do).")
     var control: String
 
     @Argument(help: "The experiment archive.")

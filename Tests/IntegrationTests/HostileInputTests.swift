@@ -19,19 +19,8 @@ struct HostileInputTests {
     /// Runs `repro-check` under bash so arguments can be process substitutions (`<(cat …)`);
     /// `$1`, `$2`, … in `script` are `files`.
     static func bash(_ script: String, _ files: [String]) throws -> CLI.Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "exec \"$RC\" " + script, "bash"] + files
-        process.environment = ProcessInfo.processInfo.environment.merging(["RC": CLI.binary]) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Output(status: process.terminationStatus, stdout: data, stderr: String(decoding: errors, as: UTF8.self))
+        let environment = ProcessInfo.processInfo.environment.merging(["RC": CLI.binary]) { $1 }
+        return try CLI.run(["-c", "exec \"$RC\" " + script, "bash"] + files, executable: "/bin/bash", environment: environment)
     }
 
     /// A FIFO at `path` fed with `file`'s bytes from another thread (opening a FIFO for writing

@@ -22,9 +22,10 @@ enum CLI {
         return "repro-check"
     }
 
-    static func run(_ arguments: [String], stdout: FileHandle? = nil, environment: [String: String]? = nil) throws -> Output {
+    /// `executable` replaces the binary, for a shell that runs it (`$RC` in `environment`).
+    static func run(_ arguments: [String], executable: String? = nil, stdout: FileHandle? = nil, environment: [String: String]? = nil) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = arguments
         if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
