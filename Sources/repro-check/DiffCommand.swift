@@ -15,7 +15,7 @@ struct DiffCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The control archive (docker-archive, optionally gzip-compressed).")
+    @Argument(help: "The control archive (docker-archive, optionally gzip-compressed; a pipe will do).")
     var control: String
 
     @Argument(help: "The experiment archive.")

@@ -83,10 +83,13 @@ public struct PipelinedHasher: ByteSink {
         }
     }
 
-    /// What the two threads share; semaphores order every access.
+    /// What the two threads share; semaphores order every access to a slot and its length.
+    /// The lengths are raw memory, not an array: writing one element of a Swift array checks
+    /// and may copy the whole buffer while the other thread reads another element, a data race
+    /// ThreadSanitizer reports.
     private final class Channel: @unchecked Sendable {
         let slots: [UnsafeMutableRawBufferPointer]
-        var lengths: [Int]
+        let lengths: UnsafeMutableBufferPointer<Int>
         /// Free slots besides the one the producer is filling.
         let empty: DispatchSemaphore
         let full = DispatchSemaphore(value: 0)
@@ -95,12 +98,14 @@ public struct PipelinedHasher: ByteSink {
 
         init(chunkSize: Int, chunks: Int) {
             slots = (0..<chunks).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64) }
-            lengths = Array(repeating: 0, count: chunks)
+            lengths = UnsafeMutableBufferPointer<Int>.allocate(capacity: chunks)
+            lengths.initialize(repeating: 0)
             empty = DispatchSemaphore(value: chunks - 1)
         }
 
         deinit {
             for slot in slots { slot.deallocate() }
+            lengths.deallocate()
         }
 
         func consume() {

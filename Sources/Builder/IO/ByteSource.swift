@@ -129,12 +129,12 @@ public struct GunzipSniffingSource<Inner: ByteSource>: ByteSource {
 
 /// A file descriptor read from where it stands; it does not own the descriptor. With `copy`,
 /// every byte read is also written there (the spool of a `RereadableInput`).
-public struct DescriptorSource: ByteSource {
-    public let fd: Int32
-    public let label: String
+struct DescriptorSource: ByteSource {
+    let fd: Int32
+    let label: String
     var copy: Int32?
 
-    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if count >= 0 {

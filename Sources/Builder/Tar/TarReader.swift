@@ -12,7 +12,7 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
         case let .corrupt(file, reason): "\(file) is corrupt: \(reason)"
         case let .missingMember(file, member): "\(file) has no member \(member)"
         case let .invalidMetadata(file, reason): "\(file): \(reason)"
-        case let .endless(file): "\(file) goes on for more than 1 MiB after its end-of-archive block, so it is not a tar that ends"
+        case let .endless(file): "\(file) goes on for more than \(InputError.size(TarLayout.trailerLimit)) after its end-of-archive block, so it is not a tar that ends"
         }
     }
 }
