@@ -65,7 +65,7 @@ struct BuildCommandTests {
             try base.prefix(9000).write(to: URL(fileURLWithPath: fixture.root + "/base.tar"))
             fixture.conf["from_image"] = fixture.root + "/base.tar"
         },
-        BadCase(name: "corrupt base image", expected: "corrupt", exitStatus: 1) { fixture in
+        BadCase(name: "corrupt base image", expected: "corrupt", exitStatus: 2) { fixture in
             var base = try Data(contentsOf: URL(fileURLWithPath: CLI.repositoryRoot + "/Tests/BuilderTests/Fixtures/writer/base-image/base.tar"))
             base[600] ^= 0xFF  // inside the first member's header or data
             base[2000] ^= 0xFF
