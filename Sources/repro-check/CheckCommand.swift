@@ -277,6 +277,7 @@ final class CheckProgress: Sendable {
         if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
         if result.outcome.isError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
         if result.digestDrift { text += "; digest drift" }
+        if let pin = result.pinMismatch { text += "; \(pin.summary)" }
         return text
     }
 }

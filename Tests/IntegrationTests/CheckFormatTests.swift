@@ -66,6 +66,7 @@ struct CheckFormatTests {
         for build in spec.builds {
             #expect(build.manifestDigest?.description == manifestDigest, "\(build.role)")
             #expect(build.archiveDigest == archiveDigest, "\(build.role)")
+            #expect(build.format == .ociArchive && build.compression == .zstd, "\(build.role)")
         }
 
         let database = try ResultsDatabase(path: fixture.database)
@@ -97,6 +98,7 @@ struct CheckFormatTests {
         let failed = try fixture.check(format + ["--junit", junit])
         #expect(failed.status == 1, "\(failed.stderr)")
         #expect(failed.stderr.contains("expectDigest pin not met by pinned"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("FAIL [1/1] pinned: reproducible; the spec pins expectDigest \(wrong)"), "\(failed.stderr)")
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains("type=\"pin\""), "\(xml)")
         #expect(xml.contains("pins expectDigest \(wrong) but the rebuild has manifest digest \(pinned)"), "\(xml)")
