@@ -34,6 +34,11 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("digest-file"), help: "Write the manifest digest (image ID for docker-archive) to FILE.")
     var digestFile: String?
 
+    /// `check` passes this and judges the pin itself, so a rebuild that misses it still
+    /// yields the digests that say what changed.
+    @Flag(name: .customLong("ignore-pin"), help: .hidden)
+    var ignorePin = false
+
     @Option(name: .customLong("spill-dir"), help: "Compress each layer once, keeping it in an unlinked temporary file in DIR until it streams (needs disk space; default: compress twice, no disk).")
     var spillDirectory: String?
 
@@ -70,7 +75,8 @@ struct BuildCommand: AsyncParsableCommand {
         defer { interrupts.remove(directory: resolved.workDirectory) }
         var plan = resolved.image.plan
         if let repoTag { plan.repoTag = .fixed(repoTag) }
-        try stream(plan, pin: resolved.spec.expectDigest.map { DigestPin(expected: $0, file: specPath) }, interrupts: interrupts)
+        let pin = ignorePin ? nil : resolved.spec.expectDigest.map { DigestPin(expected: $0, file: specPath) }
+        try stream(plan, pin: pin, interrupts: interrupts)
     }
 
     /// Writes the image; a pinned digest is checked before the output gets its final name.

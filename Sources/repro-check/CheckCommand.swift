@@ -68,12 +68,24 @@ struct CheckCommand: ParsableCommand {
         help: "Runs sharing an ID (the shards of one CI run) are one run in reports. Default: $GITHUB_RUN_ID when set.")
     var runGroup: String?
 
+    @Option(help: "What each build streams and is compared by: docker-archive (nixpkgs' bytes), oci-archive or dual (one value).")
+    var format: ImageFormat = .dockerArchive
+
+    @Option(help: "Layer compression of an OCI --format: none, gzip or zstd (one value; default gzip).")
+    var compression: LayerCompression?
+
     @Option(name: .customLong("builder"), help: .hidden)
     var builder: String?
 
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
+        if format == .ociLayout {
+            throw ValidationError("--format oci-layout writes a directory; check compares streams: use oci-archive or dual")
+        }
+        if format == .dockerArchive, let compression, compression != .none {
+            throw ValidationError("--compression \(compression.rawValue) needs an OCI --format (oci-archive or dual); docker-archive layers are uncompressed")
+        }
     }
 
     func run() throws {
@@ -99,6 +111,8 @@ struct CheckCommand: ParsableCommand {
             optionsJSON: optionsJSON(selection: selection), runGroup: effectiveRunGroup,
             requireAllVariations: requireAllVariations)
         options.failFast = failFast
+        options.format = format
+        options.compression = format.isOCI ? compression : nil
         let registry = ChildRegistry()
         let runner = CheckRunner(options: options, registry: registry)
 
@@ -155,7 +169,8 @@ struct CheckCommand: ParsableCommand {
             "shard": shard ?? NSNull(), "keepArtifacts": keepArtifacts ?? NSNull(), "failOnSlowdown": failOnSlowdown,
             "timeout": timeout,
             "requireAllVariations": requireAllVariations, "runGroup": effectiveRunGroup ?? NSNull(),
-            "filter": filter, "failFast": failFast,
+            "filter": filter, "failFast": failFast, "format": format.rawValue,
+            "compression": compression?.rawValue ?? NSNull(),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
@@ -262,6 +277,7 @@ final class CheckProgress: Sendable {
         if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
         if result.outcome.isError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
         if result.digestDrift { text += "; digest drift" }
+        if let pin = result.pinMismatch { text += "; \(pin.summary)" }
         return text
     }
 }

@@ -7,7 +7,10 @@ import Testing
 
 @Suite("Results database")
 struct ResultsDatabaseTests {
-    static let allMigrations = ["v1", "run-group-and-culprit-verdict", "v2-spec-path-keys", "typed-differences-and-drift"]
+    static let allMigrations = [
+        "v1", "run-group-and-culprit-verdict", "v2-spec-path-keys", "typed-differences-and-drift",
+        "build-format-and-compression",
+    ]
 
     @Test("migrates an in-memory database through every migration, with every table")
     func migratesInMemory() throws {

@@ -38,6 +38,41 @@ struct ResultsRegressionsTests {
         #expect(none.isEmpty)
     }
 
+    @Test("drift compares only builds of the same format and compression, and a pin finds its build's layers")
+    func driftByFormat() throws {
+        let database = try ResultsDatabase.inMemory()
+        let earlier = try database.beginRun(ResultFixtures.run(startedAt: 1000))
+        try database.record(ResultFixtures.reproducible("hello", image: "a"), runID: earlier)
+        var oci = ResultFixtures.reproducible("hello", image: "b")
+        for index in oci.builds.indices {
+            oci.builds[index].format = .ociArchive
+            oci.builds[index].compression = .zstd
+            oci.builds[index].manifestDigest = ResultFixtures.digest("manifest")
+        }
+        let current = try database.beginRun(ResultFixtures.run(startedAt: 2000))
+        try database.record(oci, runID: current)
+
+        let specDigest = ResultFixtures.digest("hello-spec-v1")
+        let none = try database.drift(
+            for: specDigest, toolVersion: "1.0.0", imageDigest: ResultFixtures.digest("b"), excludingRun: current,
+            format: .ociArchive, compression: .zstd)
+        #expect(none.isEmpty, "a docker-archive build is not an earlier oci-archive one")
+        let later = try database.beginRun(ResultFixtures.run(startedAt: 3000))
+        let gzip = try database.drift(
+            for: specDigest, toolVersion: "1.0.0", imageDigest: ResultFixtures.digest("c"), excludingRun: later,
+            format: .ociArchive, compression: .gzip)
+        #expect(gzip.isEmpty, "a zstd build is not an earlier gzip one")
+        let zstd = try database.drift(
+            for: specDigest, toolVersion: "1.0.0", imageDigest: ResultFixtures.digest("c"), excludingRun: later,
+            format: .ociArchive, compression: .zstd)
+        #expect(zstd.map(\.runID) == [current])
+
+        let stored = try #require(try database.specResults(runID: current).first?.builds.first)
+        #expect(stored.format == .ociArchive && stored.compression == .zstd)
+        #expect(try database.layerDigests(ofBuildPinnedAt: ResultFixtures.digest("manifest"), format: .ociArchive) != nil)
+        #expect(try database.layerDigests(ofBuildPinnedAt: ResultFixtures.digest("manifest"), format: .dual) == nil)
+    }
+
     @Test("with the ratio alone, a build over 1.25 times the median of earlier runs on its host is flagged")
     func slowdownByRatio() throws {
         let database = try ResultsDatabase.inMemory()

@@ -9,12 +9,15 @@ public struct SpecSummary: Sendable, Equatable {
     /// sha256 of the spec and every input it reads (store folder, graph, base image): the key
     /// under which image digests are compared across runs and hosts.
     public var inputDigest: Digest
+    /// The spec's `expectDigest`, which `check` judges itself (its child builds ignore it).
+    public var expectDigest: Digest? = nil
 }
 
 extension ImageSpec {
     public static func summary(ofSpecAt path: String) throws -> SpecSummary {
         let spec = try load(path: path)
-        return SpecSummary(name: spec.name, expectation: spec.expect, inputDigest: try spec.inputDigest())
+        return SpecSummary(
+            name: spec.name, expectation: spec.expect, inputDigest: try spec.inputDigest(), expectDigest: spec.expectDigest)
     }
 
     /// Hashes the spec's bytes and a canonical listing of its inputs: each store entry's path,

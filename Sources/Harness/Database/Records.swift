@@ -105,6 +105,10 @@ struct BuildRecord: ResultsRecord, Equatable {
     var exitStatus: Int32
     var timedOut: Bool
     var error: String?
+    /// Added by the formats migration; NULL in builds recorded before it (docker-archive).
+    var format: String?
+    var compression: String?
+    var compressorVersions: String?
 
     init(_ build: BuildResult, runID: Int64, spec: SpecResult, path: String) throws {
         runId = runID
@@ -126,6 +130,9 @@ struct BuildRecord: ResultsRecord, Equatable {
         exitStatus = build.exitStatus
         timedOut = build.timedOut
         error = build.error
+        format = build.format.rawValue
+        compression = build.compression?.rawValue
+        compressorVersions = build.compressorVersions
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }

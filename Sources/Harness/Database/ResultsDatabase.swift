@@ -415,6 +415,7 @@ extension ResultsDatabase {
         }
         // After v2, which rebuilds spec_results by an explicit column list.
         registerTypedDifferencesMigration(&migrator)
+        registerFormatsMigration(&migrator)
         return migrator
     }
 }

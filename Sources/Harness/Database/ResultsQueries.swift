@@ -307,7 +307,7 @@ extension ResultsDatabase {
         func json<T: Decodable>(_ type: T.Type, _ text: String, _ column: String) throws -> T {
             try JSONText.decode(type, text, table: "builds", column: column, path: path)
         }
-        return BuildResult(
+        var build = BuildResult(
             role: BuildRole(rawValue: record.role),
             variationsApplied: try json([String].self, record.variationsApplied, "variations_applied"),
             variationsSkipped: try json([String: String].self, record.variationsSkipped, "variations_skipped"),
@@ -319,5 +319,9 @@ extension ResultsDatabase {
             size: record.size.map { UInt64(clamping: $0) }, layers: layers, wallMilliseconds: record.wallMs,
             cpuMilliseconds: record.cpuMs, peakRSSKiB: record.peakRssKib, exitStatus: record.exitStatus,
             timedOut: record.timedOut, error: record.error)
+        build.format = record.format.flatMap(ImageFormat.init(rawValue:)) ?? .dockerArchive
+        build.compression = record.compression.flatMap(LayerCompression.init(rawValue:))
+        build.compressorVersions = record.compressorVersions
+        return build
     }
 }

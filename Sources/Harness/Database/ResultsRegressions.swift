@@ -121,7 +121,8 @@ extension ResultsDatabase {
     /// Earlier runs (other than `excludingRun`, and not started after it) where the same spec
     /// digest and tool version produced a control image other than `imageDigest`.
     public func drift(
-        for specDigest: Digest, toolVersion: String, imageDigest: Digest, excludingRun: Int64
+        for specDigest: Digest, toolVersion: String, imageDigest: Digest, excludingRun: Int64,
+        format: ImageFormat = .dockerArchive, compression: LayerCompression? = nil
     ) throws -> [DriftEntry] {
         try read { db in
             let rows = try Row.fetchAll(
@@ -133,10 +134,14 @@ extension ResultsDatabase {
                       AND b.image_digest IS NOT NULL AND b.image_digest != ?
                       AND b.run_id != ?
                       AND r.started_at <= COALESCE((SELECT started_at FROM runs WHERE id = ?), r.started_at)
+                      AND COALESCE(b.format, 'docker-archive') = ? AND COALESCE(b.compression, '') = ?
                     GROUP BY b.run_id, b.image_digest
                     ORDER BY r.started_at, b.run_id, b.image_digest
                     """,
-                arguments: [specDigest.description, toolVersion, imageDigest.description, excludingRun, excludingRun])
+                arguments: [
+                    specDigest.description, toolVersion, imageDigest.description, excludingRun, excludingRun,
+                    format.rawValue, compression?.rawValue ?? "",
+                ])
             return try rows.map { row in
                 DriftEntry(
                     runID: row["run_id"], startedAt: row["started_at"], host: row["host"], specName: row["spec_name"],

@@ -17,6 +17,10 @@ public struct BuildExecutor: Sendable {
     public var registry: ChildRegistry
     /// `check --timeout`: a build running longer has its process group killed.
     public var timeoutSeconds: Int?
+    /// `check --format`: an OCI stream is hashed whole; its digests come from the child's stderr.
+    public var format: ImageFormat = .dockerArchive
+    /// `check --compression`; the child's default (gzip) when nil.
+    public var compression: LayerCompression?
 
     public init(host: HostFacts, registry: ChildRegistry, timeoutSeconds: Int? = nil) {
         self.host = host
@@ -27,11 +31,14 @@ public struct BuildExecutor: Sendable {
     public func run(_ plan: BuildPlan, archivePath: String? = nil) -> ExecutedBuild {
         var result = BuildResult(
             role: plan.role, variationsApplied: plan.applied, variationsSkipped: plan.skipped, variationValues: plan.values)
+        result.format = format
+        if format.isOCI { result.compression = compression ?? .gzip }
         var workspace = BuildWorkspace(host: host, registry: registry)
         defer { workspace.cleanUp() }
         do {
             try workspace.prepare(plan.steps)
-            var sink = HashTeeSink(hasher: ArchiveHasher(label: "\(plan.role) build's stdout"), file: nil)
+            var sink = HashTeeSink(
+                hasher: format.isOCI ? nil : ArchiveHasher(label: "\(plan.role) build's stdout"), file: nil)
             if let archivePath {
                 let fd = open(archivePath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
                 guard fd >= 0 else { throw IOError.open(archivePath, errno: errno) }
@@ -57,7 +64,21 @@ public struct BuildExecutor: Sendable {
                 result.error = "the \(plan.role) build \(how)" + (tail.isEmpty ? "" : ": \(Self.lastLines(tail))")
                 return ExecutedBuild(result: result, archivePath: nil)
             }
-            let hashed = try sink.hasher.finish()
+            guard let hasher = sink.hasher else {
+                let reported = ReportedDigests(stderr: outcome.stderrTail)
+                guard let manifestDigest = reported.manifestDigest else {
+                    result.error = "the \(plan.role) build streamed \(format.rawValue) but reported no manifest digest on stderr"
+                    return ExecutedBuild(result: result, archivePath: nil)
+                }
+                let whole = sink.whole.finalize()
+                result.imageDigest = whole.digest
+                result.size = whole.size
+                result.configDigest = reported.imageID
+                result.manifestDigest = manifestDigest
+                result.compressorVersions = reported.compressorVersions
+                return ExecutedBuild(result: result, archivePath: archivePath)
+            }
+            let hashed = try hasher.finish()
             result.imageDigest = hashed.archiveDigest
             result.configDigest = hashed.configDigest
             result.manifestDigest = hashed.manifestDigest
@@ -76,15 +97,52 @@ public struct BuildExecutor: Sendable {
     }
 }
 
-/// The hasher, and optionally a file with the same bytes (to explain a difference later).
+/// The hasher (or, for an OCI stream, which it does not parse, a plain digest of the whole),
+/// and optionally a file with the same bytes (to explain a difference later).
 struct HashTeeSink: ByteSink {
-    var hasher: ArchiveHasher
+    var hasher: ArchiveHasher?
+    var whole = HashingSink()
     var file: FileDescriptorSink?
 
+    init(hasher: ArchiveHasher?, file: FileDescriptorSink?) {
+        self.hasher = hasher
+        self.file = file
+    }
+
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try hasher.write(bytes)
+        if hasher == nil {
+            try whole.write(bytes)
+        } else {
+            try hasher?.write(bytes)
+        }
         try file?.write(bytes)
     }
 
     mutating func flush() throws { try file?.flush() }
+}
+
+/// What a child `build` of an OCI format prints when done (``BuildSummary`` in the CLI):
+/// `image ID sha256:…` and `manifest digest sha256:… (FORMAT, layers C; VERSIONS)`. The last
+/// such lines count, so nothing a build logged earlier can pose as its result.
+struct ReportedDigests: Equatable {
+    var imageID: Digest?
+    var manifestDigest: Digest?
+    var compressorVersions: String?
+
+    init(stderr: String) {
+        for line in stderr.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("image ID ") {
+                imageID = Digest(parsing: String(line.dropFirst("image ID ".count)))
+            } else if line.hasPrefix("manifest digest ") {
+                let rest = line.dropFirst("manifest digest ".count)
+                manifestDigest = Digest(parsing: String(rest.prefix { $0 != " " }))
+                let note = rest.drop { $0 != "(" }.dropFirst()
+                if let separator = note.range(of: "; "), note.hasSuffix(")") {
+                    compressorVersions = String(note[separator.upperBound...].dropLast())
+                } else {
+                    compressorVersions = nil
+                }
+            }
+        }
+    }
 }

@@ -68,6 +68,16 @@ public struct BuildResult: Sendable, Codable, Equatable {
     /// The build ran past the check's timeout and was killed (then `exitStatus` is 128 + 9).
     public var timedOut: Bool
     public var error: String?
+    /// `check --format`: what the build streamed (`docker-archive`, `oci-archive`, `dual`).
+    public var format: ImageFormat = .dockerArchive
+    /// `check --compression` of an OCI format's layers; nil for docker-archive.
+    public var compression: LayerCompression?
+    /// The compressor libraries that wrote those layers (``CompressorVersions/linked`` of the child).
+    public var compressorVersions: String?
+
+    /// What a spec's `expectDigest` is compared with: the manifest digest of an OCI format,
+    /// the image ID of a docker-archive.
+    public var pinnedDigest: Digest? { format.isOCI ? manifestDigest : configDigest }
 
     public init(
         role: BuildRole, variationsApplied: [String] = [], variationsSkipped: [String: String] = [:],
@@ -115,6 +125,8 @@ public struct SpecResult: Sendable, Codable, Equatable {
     public var explanation: String
     /// An earlier run gave another image for the same spec digest and tool version.
     public var digestDrift: Bool
+    /// The control build differs from the spec's `expectDigest`.
+    public var pinMismatch: PinMismatch?
 
     public init(
         specName: String, specPath: String, specDigest: Digest, expectation: Expectation, outcome: SpecOutcome,
@@ -133,6 +145,36 @@ public struct SpecResult: Sendable, Codable, Equatable {
         self.differences = differences
         self.explanation = explanation
         self.digestDrift = digestDrift
+    }
+}
+
+/// A spec's `expectDigest` that its rebuild did not give: an independent rebuild failing to
+/// verify a published image.
+public struct PinMismatch: Sendable, Codable, Equatable {
+    public var expected: Digest
+    public var actual: Digest
+    /// `manifest digest` (OCI formats) or `image ID` (docker-archive).
+    public var digestName: String
+    /// The layers (1-based) whose digest differs from an earlier build that gave the pinned
+    /// digest; empty when no such build is recorded.
+    public var changedLayers: [Int] = []
+    /// Whether an earlier build with the pinned digest was found to compare layers with.
+    public var comparedWithEarlierBuild = false
+
+    public init(expected: Digest, actual: Digest, digestName: String) {
+        self.expected = expected
+        self.actual = actual
+        self.digestName = digestName
+    }
+
+    public var summary: String {
+        var text = "the spec pins expectDigest \(expected) but the rebuild has \(digestName) \(actual)"
+        if !changedLayers.isEmpty {
+            text += "; changed: " + changedLayers.map { "layer \($0)" }.joined(separator: ", ")
+        } else if comparedWithEarlierBuild {
+            text += "; every layer matches the earlier build that gave the pin, so the config or manifest changed"
+        }
+        return text
     }
 }
 

@@ -14,7 +14,7 @@ public enum GitHubAnnotations {
             switch failure {
             case .skippedVariations, .interrupted:
                 lines.append(command(file: nil, title: "repro-check", message: failure.summary))
-            case .specsFailed, .drift, .slowdown:
+            case .specsFailed, .drift, .pin, .slowdown:
                 continue  // already said on each spec
             }
         }

@@ -102,6 +102,10 @@ public enum JSONSummary {
         public var peakRSSKiB: Int
         public var exitStatus: Int32
         public var error: String?
+        /// What the build streamed (`check --format`); absent in summaries written before it.
+        public var format: ImageFormat?
+        public var compression: LayerCompression?
+        public var compressorVersions: String?
     }
 
     public struct Layer: Codable, Equatable, Sendable {
@@ -166,7 +170,8 @@ public enum JSONSummary {
             variationsApplied: build.variationsApplied, variationsSkipped: build.variationsSkipped,
             variationValues: build.variationValues, wallMilliseconds: build.wallMilliseconds,
             cpuMilliseconds: build.cpuMilliseconds, peakRSSKiB: build.peakRSSKiB, exitStatus: build.exitStatus,
-            error: build.error)
+            error: build.error, format: build.format, compression: build.compression,
+            compressorVersions: build.compressorVersions)
     }
 
     /// Pretty-printed JSON with sorted keys, so identical results give identical text.

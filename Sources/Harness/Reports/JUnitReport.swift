@@ -78,6 +78,9 @@ public enum JUnitReport {
             let message = result.explanation.isEmpty ? (lines.first ?? outcome) : result.explanation
             return Verdict(kind: .error, type: outcome, message: message, body: lines.joined(separator: "\n"))
         }
+        if let pin = result.pinMismatch {
+            return Verdict(kind: .failure, type: "pin", message: "expectDigest: \(pin.summary)", body: result.explanation)
+        }
         var body: [String] = []
         if let culprit = result.culprit { body.append("culprit: \(culprit.summary)") }
         body += result.differences.flatMap { [$0.summary] + $0.diffLines.map { "    " + $0 } }

@@ -5,6 +5,8 @@ public enum GateFailure: Sendable, Equatable {
     case specsFailed(count: Int)
     /// Specs whose control digest drifted from an earlier run.
     case drift(specs: [String])
+    /// Specs whose rebuild differs from their `expectDigest`.
+    case pin(specs: [String])
     /// Slow builds, with `--fail-on-slowdown`.
     case slowdown(specs: [String])
     /// Variations that could not be applied here, with `--require-all-variations`.
@@ -15,6 +17,7 @@ public enum GateFailure: Sendable, Equatable {
         switch self {
         case let .specsFailed(count): "\(count) spec\(count == 1 ? "" : "s") failed"
         case let .drift(specs): "digest drift in \(specs.joined(separator: ", "))"
+        case let .pin(specs): "expectDigest pin not met by \(specs.joined(separator: ", "))"
         case let .slowdown(specs): "--fail-on-slowdown and \(specs.joined(separator: ", ")) slowed down"
         case let .skippedVariations(names): "--require-all-variations and \(names.joined(separator: ", ")) skipped"
         case .interrupted: "interrupted"
@@ -34,6 +37,8 @@ extension CheckReport {
             let drifted = results.filter { drift[$0.specPath] != nil }.map(\.specName)
             failures.append(.drift(specs: drifted.sorted()))
         }
+        let unpinned = results.filter { $0.pinMismatch != nil }.map(\.specName)
+        if !unpinned.isEmpty { failures.append(.pin(specs: unpinned.sorted())) }
         if failOnSlowdown && !slowdowns.isEmpty {
             failures.append(.slowdown(specs: slowdowns.map(\.specName).sorted()))
         }

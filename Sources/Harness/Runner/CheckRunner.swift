@@ -27,6 +27,17 @@ public struct CheckOptions: Sendable {
     public var requireAllVariations: Bool
     /// `--fail-fast`: start no further spec once one has failed (those already building finish).
     public var failFast = false
+    /// `--format`: what every child build streams (docker-archive, oci-archive or dual).
+    public var format = ImageFormat.dockerArchive
+    /// `--compression` of an OCI format's layers; the builder's default (gzip) when nil.
+    public var compression: LayerCompression?
+
+    /// What each child `build` is told after its spec; nothing for the default docker-archive,
+    /// so its command lines stay as they were.
+    var buildArguments: [String] {
+        guard format.isOCI else { return [] }
+        return ["--format", format.rawValue] + (compression.map { ["--compression", $0.rawValue] } ?? [])
+    }
 
     public init(
         specs: [String], databasePath: String, selection: VariationSelection, jobs: Int, keepArtifacts: String?,
@@ -111,10 +122,15 @@ public struct CheckRunner: Sendable {
         }
         let runID = try database.beginRun(info)
 
-        let planner = BuildEnvironmentPlanner(
+        var configuredPlanner = BuildEnvironmentPlanner(
             host: host, selection: options.selection, builder: options.builder, workRoot: workRoot)
+        configuredPlanner.buildArguments = options.buildArguments
+        let planner = configuredPlanner
         if !planner.skipped.isEmpty { progress(.skipped(planner.skipped)) }
-        let executor = BuildExecutor(host: host, registry: registry, timeoutSeconds: options.timeoutSeconds)
+        var configuredExecutor = BuildExecutor(host: host, registry: registry, timeoutSeconds: options.timeoutSeconds)
+        configuredExecutor.format = options.format
+        configuredExecutor.compression = options.compression
+        let executor = configuredExecutor
         let slots = BuildSlots(options.jobs)
         let total = options.specs.count
         // Drift is keyed by spec path: two specs may share a name.
@@ -135,6 +151,7 @@ public struct CheckRunner: Sendable {
                 // A build killed by our own SIGTERM says nothing about the spec: leave it out.
                 if registry.isStopping { return }
                 do {
+                    try Self.nameChangedLayers(of: &result, database: database)
                     let drift = try Self.drift(of: &result, database: database, toolVersion: options.toolVersion, runID: runID)
                     try database.record(result, runID: runID)
                     collected.withLock { state in
@@ -181,6 +198,25 @@ public struct CheckRunner: Sendable {
         return report
     }
 
+    /// A missed pin names the layers that differ from a recorded build that gave the pinned
+    /// digest, when there is one with layers to compare.
+    static func nameChangedLayers(of result: inout SpecResult, database: ResultsDatabase) throws {
+        guard var mismatch = result.pinMismatch,
+            let control = result.builds.first(where: { $0.role == .control }), !control.layers.isEmpty,
+            let earlier = try database.layerDigests(ofBuildPinnedAt: mismatch.expected, format: control.format),
+            !earlier.isEmpty
+        else { return }
+        let now = control.layers.map(\.diffID)
+        mismatch.changedLayers = (0..<max(now.count, earlier.count))
+            .filter { $0 >= now.count || $0 >= earlier.count || now[$0] != earlier[$0] }.map { $0 + 1 }
+        mismatch.comparedWithEarlierBuild = true
+        let before = "Pin: \(result.pinMismatch?.summary ?? "")."
+        result.pinMismatch = mismatch
+        if result.explanation.hasPrefix(before) {
+            result.explanation = "Pin: \(mismatch.summary)." + String(result.explanation.dropFirst(before.count))
+        }
+    }
+
     /// Earlier runs where the same spec digest and tool version gave another control image.
     /// A spec whose two controls differ, or a negative control (unreproducible by design),
     /// has no stable digest to drift from, so it is exempt.
@@ -188,7 +224,10 @@ public struct CheckRunner: Sendable {
         guard let control = result.builds.first(where: { $0.role == .control })?.imageDigest,
               result.culpritVerdict != .nondeterministic, result.expectation != .unreproducible
         else { return [] }
-        let drift = try database.drift(for: result.specDigest, toolVersion: toolVersion, imageDigest: control, excludingRun: runID)
+        let built = result.builds.first { $0.role == .control }
+        let drift = try database.drift(
+            for: result.specDigest, toolVersion: toolVersion, imageDigest: control, excludingRun: runID,
+            format: built?.format ?? .dockerArchive, compression: built?.compression)
         guard !drift.isEmpty else { return [] }
         result.passed = false
         result.digestDrift = true

@@ -12,7 +12,30 @@ struct SpecChecker: Sendable {
     var keepArtifacts: String?
     var onBuild: @Sendable (BuildRole) -> Void
 
+    /// The builds' verdict, then the spec's `expectDigest` judged against the control build.
+    /// The children ignore the pin, so a rebuild that misses it still yields its digests.
     func check(specPath: String, summary: SpecSummary, slot: String) -> SpecResult {
+        var checker = self
+        if summary.expectDigest != nil { checker.planner.buildArguments.append("--ignore-pin") }
+        var result = checker.checkBuilds(specPath: specPath, summary: summary, slot: slot)
+        Self.judgePin(summary.expectDigest, &result)
+        return result
+    }
+
+    /// A control build that succeeded but not with the pinned digest fails the spec, whatever
+    /// the experiment gave: the image is not the one published.
+    static func judgePin(_ pin: Digest?, _ result: inout SpecResult) {
+        guard let pin, let control = result.builds.first(where: { $0.role == .control }), control.succeeded,
+            let actual = control.pinnedDigest, actual != pin
+        else { return }
+        let mismatch = PinMismatch(
+            expected: pin, actual: actual, digestName: control.format.isOCI ? "manifest digest" : "image ID")
+        result.pinMismatch = mismatch
+        result.passed = false
+        result.explanation = "Pin: \(mismatch.summary).\n" + result.explanation
+    }
+
+    private func checkBuilds(specPath: String, summary: SpecSummary, slot: String) -> SpecResult {
         let expectation = Expectation(rawValue: summary.expectation) ?? .reproducible
         var result = SpecResult(
             specName: summary.name, specPath: specPath, specDigest: summary.inputDigest, expectation: expectation,

@@ -65,6 +65,8 @@ public struct BuildEnvironmentPlanner: Sendable {
     public var builder: String
     /// A private folder for this run's copies and mount points.
     public var workRoot: String
+    /// Options every child `build` gets after its spec (`check --format/--compression`).
+    public var buildArguments: [String] = []
 
     public init(host: HostFacts, selection: VariationSelection, builder: String, workRoot: String) {
         self.host = host
@@ -210,7 +212,7 @@ public struct BuildEnvironmentPlanner: Sendable {
         if activeNames.contains(.umask), let sh = host.executable("sh"), let mask = value(.umask) {
             argv += [sh, "-c", "umask \(mask); exec \"$@\"", "sh"]
         }
-        argv += clock + [builder, "build", "\(visible)/\(specFile)"]
+        argv += clock + [builder, "build", "\(visible)/\(specFile)"] + buildArguments
 
         var planSkipped = skipped
         if files != visible && host.executable("mount") == nil {

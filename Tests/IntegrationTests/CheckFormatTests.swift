@@ -1,0 +1,131 @@
+import Builder
+import Foundation
+import Harness
+import Testing
+
+/// `check --format/--compression` and a spec's `expectDigest`, with the real builder: the gate
+/// checks what is pushed, and a rebuild that misses its pin fails naming what changed.
+@Suite("check formats and pins", .serialized)
+struct CheckFormatTests {
+    /// A copy of two corpus store paths and a spec over them, so a test may pin it and change it.
+    struct PinnedSpec {
+        let root: String
+        static let hello = "dhcb9jz9r22yrwjj82la99bbl6chybxm-hello-2.12.1"
+        static let app = "1x49s6z22yvv7q1772wn3jmjaklkmd7s-app-1.0"
+
+        init(label: String) throws {
+            root = try CLI.temporaryDirectory(label)
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: root + "/store", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: root + "/pinned", withIntermediateDirectories: true)
+            for name in [Self.hello, Self.app] {
+                try fm.copyItem(atPath: CLI.repositoryRoot + "/Corpus/store/" + name, toPath: root + "/store/" + name)
+            }
+            try write(pin: nil)
+        }
+
+        var spec: String { root + "/pinned/spec.json" }
+        var database: String { root + "/repro.sqlite" }
+
+        func write(pin: String?) throws {
+            var spec: [String: Any] = [
+                "name": "pinned", "tag": "1.0", "store": "../store", "architecture": "amd64",
+                "contents": [Self.hello, Self.app], "maxLayers": 3,
+            ]
+            if let pin { spec["expectDigest"] = pin }
+            try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: URL(fileURLWithPath: self.spec))
+        }
+
+        func check(_ extra: [String]) throws -> CLI.Output {
+            try CLI.run(["check", spec, "--db", database, "--vary=@none,+umask"] + extra)
+        }
+
+        func summary(_ path: String) throws -> JSONSummary.Document {
+            try JSONDecoder().decode(JSONSummary.Document.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: root) }
+    }
+
+    @Test("check --format oci-archive --compression zstd records the archive and manifest digests build writes")
+    func ociArchiveDigests() throws {
+        let fixture = try PinnedSpec(label: "check-oci")
+        defer { fixture.remove() }
+        let format = ["--format", "oci-archive", "--compression", "zstd"]
+        let build = try CLI.run(["build", fixture.spec, "-o", fixture.root + "/image.tar", "--digest-file", fixture.root + "/digest"] + format)
+        #expect(build.status == 0, "\(build.stderr)")
+        let manifestDigest = try String(contentsOfFile: fixture.root + "/digest", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let archiveDigest = Digest.of(try Data(contentsOf: URL(fileURLWithPath: fixture.root + "/image.tar")))
+
+        let json = fixture.root + "/summary.json"
+        let check = try fixture.check(format + ["--json", json])
+        #expect(check.status == 0, "\(check.stderr)")
+        let spec = try #require(try fixture.summary(json).specs.first)
+        #expect(spec.outcome == .reproducible, "\(spec.explanation)")
+        for build in spec.builds {
+            #expect(build.manifestDigest?.description == manifestDigest, "\(build.role)")
+            #expect(build.archiveDigest == archiveDigest, "\(build.role)")
+            #expect(build.format == .ociArchive && build.compression == .zstd, "\(build.role)")
+        }
+
+        let database = try ResultsDatabase(path: fixture.database)
+        let runID = try #require(try database.runs().last?.id)
+        let control = try #require(try database.specResults(runID: runID).first?.builds.first { $0.role == .control })
+        #expect(control.format == .ociArchive)
+        #expect(control.compression == .zstd)
+        #expect(control.manifestDigest?.description == manifestDigest)
+        #expect(control.compressorVersions == CompressorVersions.linked.description)
+    }
+
+    @Test("a spec whose rebuild misses its expectDigest fails naming the pin; the right pin passes")
+    func pins() throws {
+        let fixture = try PinnedSpec(label: "check-pin")
+        defer { fixture.remove() }
+        let format = ["--format", "oci-archive"]
+        let build = try CLI.run(["build", fixture.spec, "-o", "/dev/null", "--digest-file", fixture.root + "/digest"] + format)
+        #expect(build.status == 0, "\(build.stderr)")
+        let pinned = try String(contentsOfFile: fixture.root + "/digest", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        try fixture.write(pin: pinned)
+        let right = try fixture.check(format)
+        #expect(right.status == 0, "\(right.stderr)")
+
+        let wrong = "sha256:" + String(repeating: "0", count: 64)
+        try fixture.write(pin: wrong)
+        let junit = fixture.root + "/junit.xml"
+        let failed = try fixture.check(format + ["--junit", junit])
+        #expect(failed.status == 1, "\(failed.stderr)")
+        #expect(failed.stderr.contains("expectDigest pin not met by pinned"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("FAIL [1/1] pinned: reproducible; the spec pins expectDigest \(wrong)"), "\(failed.stderr)")
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.contains("type=\"pin\""), "\(xml)")
+        #expect(xml.contains("pins expectDigest \(wrong) but the rebuild has manifest digest \(pinned)"), "\(xml)")
+    }
+
+    @Test("a docker-archive rebuild that misses its pin names the layer that changed since the pinned build")
+    func namesChangedLayer() throws {
+        let fixture = try PinnedSpec(label: "check-pin-layer")
+        defer { fixture.remove() }
+        let first = fixture.root + "/first.json"
+        let recorded = try fixture.check(["--json", first])
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        let control = try #require(try fixture.summary(first).specs.first?.builds.first { $0.role == .control })
+        let imageID = try #require(control.imageID)
+        let layerCount = control.layers.count
+        #expect(layerCount >= 2)
+
+        // The same spec, pinned to what it gave, with one store path grown by a file.
+        try fixture.write(pin: imageID.description)
+        try "extra\n".write(toFile: fixture.root + "/store/" + PinnedSpec.app + "/extra", atomically: true, encoding: .utf8)
+        let second = fixture.root + "/second.json"
+        let failed = try fixture.check(["--json", second])
+        #expect(failed.status == 1, "\(failed.stderr)")
+        let spec = try #require(try fixture.summary(second).specs.first)
+        #expect(spec.explanation.contains("pins expectDigest \(imageID) but the rebuild has image ID"), "\(spec.explanation)")
+        let changed = spec.explanation.components(separatedBy: "changed: ").dropFirst().first ?? ""
+        #expect(changed.hasPrefix("layer "), "\(spec.explanation)")
+        #expect(changed.components(separatedBy: "layer ").count - 1 < layerCount, "one store path changed, not every layer: \(changed)")
+    }
+}
