@@ -116,6 +116,11 @@ public struct ResultsDatabase: Sendable {
         }
     }
 
+    private static func isNewerSchema(_ error: any Error) -> Bool {
+        if case ResultsDatabaseError.newerSchema = error { return true }
+        return false
+    }
+
     static func appliedIdentifiers(_ db: Database) throws -> [String] {
         guard try db.tableExists("grdb_migrations") else { return [] }
         return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
@@ -148,17 +153,24 @@ public struct ResultsDatabase: Sendable {
             var config = configuration()
             let value: T
             let locked: Bool
-            if shm == nil && wal == nil {
-                config.readonly = true
-                value = try read(uri(path, "mode=ro&immutable=1"), path: path, config: config, body)
-                locked = false
-            } else if shm != nil && hasLiveConnection(shm: path + "-shm") {
-                config.readonly = true
-                value = try read(uri(path, "mode=ro&readonly_shm=1"), path: path, config: config, body)
-                locked = true
-            } else {
-                value = try readCopy(path, config: config, body)
-                locked = false
+            do {
+                if shm == nil && wal == nil {
+                    config.readonly = true
+                    value = try read(uri(path, "mode=ro&immutable=1"), path: path, config: config, body)
+                    locked = false
+                } else if shm != nil && hasLiveConnection(shm: path + "-shm") {
+                    config.readonly = true
+                    value = try read(uri(path, "mode=ro&readonly_shm=1"), path: path, config: config, body)
+                    locked = true
+                } else {
+                    value = try readCopy(path, config: config, body)
+                    locked = false
+                }
+            } catch where attempt < 5 && !isNewerSchema(error) {
+                // A lock-free read can catch a file another process is creating or migrating
+                // (half-written pages, a WAL that appears mid-read); look again shortly.
+                usleep(UInt32(50_000 * attempt))
+                continue
             }
             let unchanged = FileFingerprint(path) == before && FileFingerprint(path + "-wal") == wal
             if locked || unchanged || attempt >= 5 { return value }
