@@ -116,4 +116,39 @@ struct ReportTimelineTests {
         #expect(!history.contains(">#1</text>"), "run numbers moved to the tooltips")
         #expect(history.contains("<title>run #1 · 2023-11-14 22:13:20Z"))
     }
+
+    @Test("two specs with the same name keep their own history, verdicts and replay key")
+    func sameNameSpecs() throws {
+        // Two specs named `app` in different folders: the first breaks on day 2, the second never.
+        let database = try ResultsDatabase.inMemory()
+        for index in 0..<3 {
+            let runID = try database.beginRun(ResultFixtures.run(startedAt: Self.start + Double(index) * Self.day))
+            var first = index < 2 ? ResultFixtures.reproducible("app") : ResultFixtures.unreproducible("app")
+            first.specPath = "corpus/one/app.json"
+            var second = ResultFixtures.reproducible("app", image: "image-b")
+            second.specPath = "corpus/two/app.json"
+            try database.record(first, runID: runID)
+            try database.record(second, runID: runID)
+            try database.finishRun(id: runID, outcome: "passed", endedAt: Self.start + Double(index) * Self.day + 60)
+        }
+        let rendered = try ReportWriter.render(database: database)
+        let status = try Self.section("status", of: rendered.html)
+        let one = "app (corpus/one/app.json)", two = "app (corpus/two/app.json)"
+        let oneRow = try #require(status.range(of: ">\(one)</a>"))
+        let twoRow = try #require(status.range(of: ">\(two)</a>"))
+        #expect(oneRow.lowerBound < twoRow.lowerBound, "the failing one first")
+        // Only the first fails; the second's verdicts are its own, not merged by name.
+        let oneCells = String(status[oneRow.upperBound..<twoRow.lowerBound])
+        #expect(oneCells.contains("<td data-label=\"Failing since\"><span class=\"when\">2023-11-16</span>"))
+        #expect(oneCells.contains("<td data-label=\"Last passed\"><span class=\"when\">2023-11-15</span>"))
+        let twoCells = String(status[twoRow.upperBound...])
+        #expect(twoCells.contains("<td data-label=\"Failing since\"><span class=\"muted\">—</span></td><td data-label=\"Last passed\"><span class=\"when\">2023-11-16</span>"))
+        let history = try Self.section("history", of: rendered.html)
+        #expect(history.contains("<h3>\(one)</h3>") && history.contains("<h3>\(two)</h3>"))
+        #expect(history.components(separatedBy: "id=\"history-").count == 3, "two charts, one per spec")
+        // `replay` takes the path when the name alone is ambiguous.
+        #expect(rendered.html.contains("<code>repro-check replay 3 corpus/one/app.json</code>"))
+        #expect(rendered.markdown.contains("| `\(one)` | ❌ fail |"))
+        #expect(rendered.markdown.contains("| `\(two)` | ✅"))
+    }
 }

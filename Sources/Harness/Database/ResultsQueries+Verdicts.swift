@@ -15,16 +15,17 @@ public struct VerdictHistoryEntry: Sendable, Equatable {
 
 extension ResultsDatabase {
     /// A spec's verdict in every run that checked it, oldest first: what "last passed" and
-    /// "failing since" are read from.
-    public func verdictHistory(specName: String) throws -> [VerdictHistoryEntry] {
+    /// "failing since" are read from. Keyed by the spec's path, as results are: two specs may
+    /// share a name.
+    public func verdictHistory(specPath: String) throws -> [VerdictHistoryEntry] {
         try read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT sr.run_id, r.started_at, sr.passed FROM spec_results sr JOIN runs r ON r.id = sr.run_id
-                    WHERE sr.spec_name = ? ORDER BY r.started_at, r.id
+                    WHERE sr.spec_path = ? ORDER BY r.started_at, r.id
                     """,
-                arguments: [specName]
+                arguments: [specPath]
             ).map { VerdictHistoryEntry(runID: $0["run_id"], startedAt: $0["started_at"], passed: $0["passed"]) }
         }
     }

@@ -62,12 +62,12 @@ enum HTMLReport {
         var items: [String] = []
         for stored in data.latest where !stored.result.passed {
             let what = stored.result.outcome == .buildError ? "failed to build" : "did not meet its expectation"
-            items.append("<li class=\"fail\"><a href=\"#spec-\(anchor(stored.result.specName))\">\(e(stored.result.specName))</a> \(what) in run #\(stored.run.id) (expected \(e(stored.result.expectation.rawValue)), got \(e(stored.result.outcome.rawValue))).</li>")
+            items.append("<li class=\"fail\"><a href=\"#spec-\(anchor(data.label(stored.result)))\">\(e(data.label(stored.result)))</a> \(what) in run #\(stored.run.id) (expected \(e(stored.result.expectation.rawValue)), got \(e(stored.result.outcome.rawValue))).</li>")
         }
         for history in data.histories {
             for change in history.drifts {
                 let run = history.digests[change.index]
-                items.append("<li class=\"fail\"><b>Digest drift</b>: \(e(history.specName)) built <code>\(e(ReportFormat.short(change.to)))</code> in run #\(run.runID) after <code>\(e(ReportFormat.short(change.from)))</code> with the same spec digest and tool version \(e(run.toolVersion)).</li>")
+                items.append("<li class=\"fail\"><b>Digest drift</b>: \(e(history.label)) built <code>\(e(ReportFormat.short(change.to)))</code> in run #\(run.runID) after <code>\(e(ReportFormat.short(change.from)))</code> with the same spec digest and tool version \(e(run.toolVersion)).</li>")
             }
         }
         for disagreement in data.disagreements {
@@ -75,7 +75,7 @@ enum HTMLReport {
             items.append("<li class=\"fail\"><b>Hosts disagree</b> on \(e(disagreement.specNames.joined(separator: ", "))) (tool \(e(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).</li>")
         }
         for slowdown in data.slowdowns {
-            items.append("<li class=\"warn\"><b>Slowdown</b>: \(e(slowdown.specName)) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</li>")
+            items.append("<li class=\"warn\"><b>Slowdown</b>: \(e(data.label(path: slowdown.specPath, name: slowdown.specName))) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</li>")
         }
         for (name, reason) in data.skippedVariations {
             items.append("<li class=\"warn\"><b>Variation skipped</b>: <code>\(e(name))</code> was not applied in the latest results: \(e(reason)).</li>")
@@ -95,8 +95,8 @@ enum HTMLReport {
         for stored in data.latest {
             let result = stored.result
             let verdict = ReportData.verdict(result)
-            let history = data.history(of: result.specName)
-            out += "<tr class=\"\(verdict)\"><td><a href=\"#history-\(anchor(result.specName))\">\(e(result.specName))</a></td>"
+            let history = data.history(of: result)
+            out += "<tr class=\"\(verdict)\"><td><a href=\"#history-\(anchor(data.label(result)))\">\(e(data.label(result)))</a></td>"
             out += cell("Verdict", "<span class=\"badge \(verdict)\">\(verdict)</span><br><span class=\"when\">\(e(result.outcome.rawValue))</span><br><span class=\"muted when\">expected \(e(result.expectation.rawValue))</span>")
             out += cell("Failing since", moment(history?.failingSince, none: "—"))
             out += cell("Last passed", moment(history?.lastPassed, none: "never"))
@@ -145,9 +145,9 @@ enum HTMLReport {
         for stored in specs {
             let result = stored.result
             let verdict = ReportData.verdict(result)
-            out += "<article class=\"spec \(verdict)\" id=\"spec-\(anchor(result.specName))\"><h3>\(e(result.specName)) <span class=\"badge \(verdict)\">\(verdict)</span></h3>"
+            out += "<article class=\"spec \(verdict)\" id=\"spec-\(anchor(data.label(result)))\"><h3>\(e(data.label(result))) <span class=\"badge \(verdict)\">\(verdict)</span></h3>"
             out += "<p class=\"meta\">\(e(result.specPath)) · expected \(e(result.expectation.rawValue)), got \(e(result.outcome.rawValue)) in run #\(stored.run.id) · spec <code>\(e(ReportFormat.short(result.specDigest)))</code></p>"
-            if let history = data.history(of: result.specName), !result.passed {
+            if let history = data.history(of: result), !result.passed {
                 out += "<p>Failing since \(plainMoment(history.failingSince, none: "—")); last passed \(plainMoment(history.lastPassed, none: "never")).</p>"
             }
             if !result.explanation.isEmpty { out += "<p class=\"explanation\">\(e(result.explanation))</p>" }
@@ -159,7 +159,7 @@ enum HTMLReport {
                 out += "</article>"
                 continue
             }
-            out += "<p class=\"muted\">Rebuild both with the recorded values: <code>repro-check replay \(stored.run.id) \(e(ShellQuote.quote(result.specName)))</code></p>"
+            out += "<p class=\"muted\">Rebuild both with the recorded values: <code>repro-check replay \(stored.run.id) \(e(ShellQuote.quote(data.replayKey(result))))</code></p>"
             if let culprit = result.culprit {
                 out += "<p>Culprit (\(e(culprit.verdict.rawValue))): \(culprit.variations.map { "<code>\(e($0))</code>" }.joined(separator: ", "))</p>"
             }
@@ -192,7 +192,7 @@ enum HTMLReport {
         out += "<p class=\"muted\">Columns are runs in order, labelled with the day they started (UTC); the last \(ReportData.recentLimit) runs are drawn, older ones summarised. Equal colours mean equal image digests. A red line marks drift (same spec digest, tool version and host, new image); an amber line a different image from another host; a grey line a change of spec or tool. Hover for details.</p>"
         for full in data.histories {
             let history = full.recent(ReportData.recentLimit)
-            out += "<article class=\"chart\" id=\"history-\(anchor(history.specName))\"><h3>\(e(history.specName))</h3>"
+            out += "<article class=\"chart\" id=\"history-\(anchor(history.label))\"><h3>\(e(history.label))</h3>"
             out += "<p class=\"meta\">Last passed \(plainMoment(history.lastPassed, none: "never"))"
             if let since = history.failingSince { out += " · failing since \(plainMoment(since, none: "—"))" }
             out += "</p>"

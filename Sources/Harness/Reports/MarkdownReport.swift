@@ -32,12 +32,12 @@ enum MarkdownReport {
         guard data.hasAttention else { return out + "Nothing: every spec met its expectation, no drift, no slowdown, no host disagreement, no unfinished run.\n\n" }
         for stored in data.latest where !stored.result.passed {
             let what = stored.result.outcome == .buildError ? "failed to build" : "did not meet its expectation"
-            out += "- ❌ \(inlineCode(stored.result.specName)) \(what) in run #\(stored.run.id) (expected \(stored.result.expectation.rawValue), got \(stored.result.outcome.rawValue)).\n"
+            out += "- ❌ \(inlineCode(data.label(stored.result))) \(what) in run #\(stored.run.id) (expected \(stored.result.expectation.rawValue), got \(stored.result.outcome.rawValue)).\n"
         }
         for history in data.histories {
             for change in history.drifts {
                 let run = history.digests[change.index]
-                out += "- ❌ **Digest drift**: \(inlineCode(history.specName)) built \(inlineCode(ReportFormat.short(change.to))) in run #\(run.runID) after \(inlineCode(ReportFormat.short(change.from))) with the same spec digest and tool version \(text(run.toolVersion)).\n"
+                out += "- ❌ **Digest drift**: \(inlineCode(history.label)) built \(inlineCode(ReportFormat.short(change.to))) in run #\(run.runID) after \(inlineCode(ReportFormat.short(change.from))) with the same spec digest and tool version \(text(run.toolVersion)).\n"
             }
         }
         for disagreement in data.disagreements {
@@ -45,7 +45,7 @@ enum MarkdownReport {
             out += "- ❌ **Hosts disagree** on \(disagreement.specNames.map(inlineCode).joined(separator: ", ")) (tool \(text(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).\n"
         }
         for slowdown in data.slowdowns {
-            out += "- ⚠️ **Slowdown**: \(inlineCode(slowdown.specName)) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).\n"
+            out += "- ⚠️ **Slowdown**: \(inlineCode(data.label(path: slowdown.specPath, name: slowdown.specName))) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).\n"
         }
         for (name, reason) in data.skippedVariations {
             out += "- ⚠️ **Variation skipped**: \(inlineCode(name)) was not applied in the latest results: \(text(reason)).\n"
@@ -67,10 +67,10 @@ enum MarkdownReport {
             let result = stored.result
             let verdict = ReportData.verdict(result)
             let icon = verdict == "pass" ? "✅" : "❌"
-            let history = data.history(of: result.specName)
+            let history = data.history(of: result)
             let runCell = "#\(stored.run.id)" + (stored.run.status == .finished ? "" : " (\(stored.run.status.rawValue))")
             let cause = ReportData.cause(result)
-            out += "| \(code(result.specName)) | \(icon) \(verdict) | \(result.outcome.rawValue) (\(result.expectation.rawValue)) | \(moment(history?.failingSince, none: "—")) | \(moment(history?.lastPassed, none: "never")) | \(cause.isEmpty ? "—" : text(cause)) | \(runCell) | \(text(stored.run.info.host)) | \(images(result.builds.first { $0.role == .control })) | \(images(result.builds.first { $0.role == .experiment })) |\n"
+            out += "| \(code(data.label(result))) | \(icon) \(verdict) | \(result.outcome.rawValue) (\(result.expectation.rawValue)) | \(moment(history?.failingSince, none: "—")) | \(moment(history?.lastPassed, none: "never")) | \(cause.isEmpty ? "—" : text(cause)) | \(runCell) | \(text(stored.run.info.host)) | \(images(result.builds.first { $0.role == .control })) | \(images(result.builds.first { $0.role == .experiment })) |\n"
         }
         return out + "\n"
     }
@@ -81,9 +81,9 @@ enum MarkdownReport {
         guard !specs.isEmpty else { return out + "Every spec reproduced in its latest run.\n\n" }
         for stored in specs {
             let result = stored.result
-            out += "### \(text(result.specName)) — \(ReportData.verdict(result))\n\n"
+            out += "### \(text(data.label(result))) — \(ReportData.verdict(result))\n\n"
             out += "\(text(result.specPath)) · expected \(result.expectation.rawValue), got \(result.outcome.rawValue) in run #\(stored.run.id) · spec \(code(ReportFormat.short(result.specDigest)))\n\n"
-            if let history = data.history(of: result.specName), !result.passed {
+            if let history = data.history(of: result), !result.passed {
                 out += "Failing since \(moment(history.failingSince, none: "—")); last passed \(moment(history.lastPassed, none: "never")).\n\n"
             }
             if !result.explanation.isEmpty { out += paragraph(result.explanation) + "\n\n" }
@@ -92,7 +92,7 @@ enum MarkdownReport {
                 out += "Control: \(images(control, separator: ", ")) · Experiment: \(images(experiment, separator: ", "))\n\n"
             }
             if ReportData.isExpectedDifference(result) { continue }
-            out += "Rebuild both with the recorded values: \(inlineCode("repro-check replay \(stored.run.id) \(ShellQuote.quote(result.specName))"))\n\n"
+            out += "Rebuild both with the recorded values: \(inlineCode("repro-check replay \(stored.run.id) \(ShellQuote.quote(data.replayKey(result)))"))\n\n"
             if let culprit = result.culprit { out += "Culprit (\(culprit.verdict.rawValue)): \(culprit.variations.map(inlineCode).joined(separator: ", "))\n\n" }
             for build in result.builds where !build.succeeded {
                 out += "- \(build.role.rawValue) build exited with status \(build.exitStatus)\(build.error.map { ": " + text($0) } ?? "")\n"
@@ -133,11 +133,11 @@ enum MarkdownReport {
             let walls = history.controlTimes.map(\.wallMilliseconds)
             var latest = walls.last.map { ReportFormat.duration($0) } ?? "—"
             if let slowdown = history.slowdown { latest += " ⚠️ \(ReportFormat.decimal(slowdown.ratio))× median" }
-            out += "| \(code(history.specName)) | \(history.digests.count) | \(distinct) | \(changes) | \(sparkline(walls)) | \(latest) |\n"
+            out += "| \(code(history.label)) | \(history.digests.count) | \(distinct) | \(changes) | \(sparkline(walls)) | \(latest) |\n"
         }
         out += "\n"
         for history in data.histories where !history.changes.isEmpty {
-            out += "**\(text(history.specName))** control image changes:\n\n"
+            out += "**\(text(history.label))** control image changes:\n\n"
             for change in history.changes {
                 let entry = history.digests[change.index]
                 out += "- run #\(entry.runID) (\(ReportFormat.utc(entry.startedAt)), \(text(entry.host))): \(inlineCode(ReportFormat.short(change.from))) → \(inlineCode(ReportFormat.short(change.to))) — \(change.kind.rawValue)\n"

@@ -22,6 +22,10 @@ struct DigestChange: Equatable {
 /// Everything the reports show about one spec over time.
 struct SpecHistory {
     var specName: String
+    /// The key: two specs may share a name, and each has its own history.
+    var specPath: String
+    /// The name, or the name and path when another spec has the same name.
+    var label: String
     var digests: [DigestHistoryEntry]
     var controlTimes: [BuildTimeEntry]
     var changes: [DigestChange]
@@ -67,25 +71,52 @@ struct ReportData {
     var histories: [SpecHistory]
     var slowdowns: [Slowdown]
     var disagreements: [HostDisagreement]
+    /// Spec path → display label; see ``labels(_:)``.
+    var labels: [String: String] = [:]
 
     static func load(from database: ResultsDatabase) throws -> ReportData {
         let slowdowns = try database.slowdowns().sorted { ($0.specName, $0.specPath) < ($1.specName, $1.specPath) }
         let latest = try database.latestResults()
         let negativeControls = Set(latest.filter { $0.result.expectation == .unreproducible }.map(\.result.specPath))
-        let histories = try database.specs().map { spec in
+        let specs = try database.specs()
+        let labels = labels(specs.map { (name: $0.name, path: $0.path) } + latest.map { (name: $0.result.specName, path: $0.result.specPath) })
+        let histories = try specs.map { spec in
             let digests = try database.digestHistory(specPath: spec.path)
             // A negative control is unreproducible by design: its digest changes are no drift.
             let changes = changes(in: digests).filter { !negativeControls.contains(spec.path) || $0.kind != .drift }
             return SpecHistory(
-                specName: spec.name, digests: digests,
+                specName: spec.name, specPath: spec.path, label: labels[spec.path] ?? spec.name, digests: digests,
                 controlTimes: try database.buildTimes(specPath: spec.path, role: .control).filter(\.succeeded),
                 changes: changes, slowdown: slowdowns.first { $0.specPath == spec.path })
         }
         return try ReportData(
             runs: try database.runs(),
             latest: latest,
-            histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements()
+            histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements(),
+            labels: labels
         ).withVerdicts(from: database)
+    }
+
+    /// Spec path → what the reports call it: the name when it is unique, else the name and
+    /// the path, so two specs named `app` never read as one.
+    static func labels(_ specs: [(name: String, path: String)]) -> [String: String] {
+        var pathsByName: [String: Set<String>] = [:]
+        for spec in specs { pathsByName[spec.name, default: []].insert(spec.path) }
+        var labels: [String: String] = [:]
+        for spec in specs {
+            labels[spec.path] = (pathsByName[spec.name]?.count ?? 0) > 1 ? "\(spec.name) (\(spec.path))" : spec.name
+        }
+        return labels
+    }
+
+    /// What the reports call the spec at `path` (its recorded name when unknown).
+    func label(path: String, name: String) -> String { labels[path] ?? name }
+
+    func label(_ result: SpecResult) -> String { label(path: result.specPath, name: result.specName) }
+
+    /// What `replay` is given: the name when it is unique, else the path.
+    func replayKey(_ result: SpecResult) -> String {
+        label(result) == result.specName ? result.specName : result.specPath
     }
 
     /// Failing specs first in every section, and each history told when its spec last passed
@@ -94,16 +125,18 @@ struct ReportData {
     func withVerdicts(from database: ResultsDatabase) throws -> ReportData {
         var data = self
         data.latest.sort(by: Self.precedes)
-        let rank = Dictionary(data.latest.enumerated().map { ($0.element.result.specName, $0.offset) }, uniquingKeysWith: min)
+        let rank = Dictionary(data.latest.enumerated().map { ($0.element.result.specPath, $0.offset) }, uniquingKeysWith: min)
         let nondeterministic = Set(
-            data.latest.filter { $0.result.culpritVerdict == .nondeterministic }.map(\.result.specName))
-        data.histories.sort { (rank[$0.specName] ?? .max, $0.specName) < (rank[$1.specName] ?? .max, $1.specName) }
+            data.latest.filter { $0.result.culpritVerdict == .nondeterministic }.map(\.result.specPath))
+        data.histories.sort {
+            (rank[$0.specPath] ?? .max, $0.specName, $0.specPath) < (rank[$1.specPath] ?? .max, $1.specName, $1.specPath)
+        }
         for index in data.histories.indices {
-            let name = data.histories[index].specName
-            let verdicts = SpecHistory.verdicts(try database.verdictHistory(specName: name))
+            let path = data.histories[index].specPath
+            let verdicts = SpecHistory.verdicts(try database.verdictHistory(specPath: path))
             data.histories[index].lastPassed = verdicts.lastPassed
             data.histories[index].failingSince = verdicts.failingSince
-            if nondeterministic.contains(name) { data.histories[index].changes.removeAll { $0.kind == .drift } }
+            if nondeterministic.contains(path) { data.histories[index].changes.removeAll { $0.kind == .drift } }
         }
         return data
     }
@@ -114,12 +147,12 @@ struct ReportData {
     /// Failures first (build errors included), then by name ignoring case; the exact name
     /// breaks ties so the order never depends on the database's.
     static func precedes(_ a: StoredSpecResult, _ b: StoredSpecResult) -> Bool {
-        let left = (a.result.passed ? 1 : 0, a.result.specName.lowercased(), a.result.specName)
-        let right = (b.result.passed ? 1 : 0, b.result.specName.lowercased(), b.result.specName)
+        let left = (a.result.passed ? 1 : 0, a.result.specName.lowercased(), a.result.specName, a.result.specPath)
+        let right = (b.result.passed ? 1 : 0, b.result.specName.lowercased(), b.result.specName, b.result.specPath)
         return left < right
     }
 
-    func history(of specName: String) -> SpecHistory? { histories.first { $0.specName == specName } }
+    func history(of result: SpecResult) -> SpecHistory? { histories.first { $0.specPath == result.specPath } }
 
     /// Why a spec is where it is, in one phrase: the culprit and first difference, the build
     /// error, drift, or why a negative control passed or failed.

@@ -16,7 +16,7 @@ enum SVGCharts {
         ]
         let x = xPositions(count: entries.count, left: left, right: right)
         let radius = entries.count > 60 ? 3.0 : 6.0
-        var svg = open(height: height, label: "Image digest history of \(history.specName)")
+        var svg = open(height: height, label: "Image digest history of \(history.label)")
         for row in rows {
             svg += "<text class=\"axis\" x=\"8\" y=\"\(f(row.y + 4))\">\(row.label)</text>"
             svg += "<line class=\"rail\" x1=\"\(f(left - 10))\" y1=\"\(f(row.y))\" x2=\"\(f(width - right + 10))\" y2=\"\(f(row.y))\"/>"
@@ -55,10 +55,10 @@ enum SVGCharts {
         let bottom = 30.0
         let height = 170.0
         guard !points.isEmpty else {
-            return open(height: 32, label: "No control build wall time for \(history.specName)")
+            return open(height: 32, label: "No control build wall time for \(history.label)")
                 + "<text class=\"axis\" x=\"\(f(left))\" y=\"20\">no successful control build yet</text></svg>"
         }
-        var svg = open(height: height, label: "Control build wall time of \(history.specName)")
+        var svg = open(height: height, label: "Control build wall time of \(history.label)")
         let maxWall = Double(points.map(\.wallMilliseconds).max() ?? 0)
         let yMax = niceCeiling(max(maxWall, history.slowdown?.medianMilliseconds ?? 0) * 1.1)
         let plotHeight = height - top - bottom
