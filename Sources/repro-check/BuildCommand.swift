@@ -100,7 +100,13 @@ struct BuildCommand: AsyncParsableCommand {
             )
             var result: OCIImageResult?
             if format == .ociLayout, let output {
-                result = try DirectoryLayoutDestination.write(to: output) { directory in
+                let makeTemporary = { (path: String) throws in
+                    _ = try interrupts.creatingDirectory {
+                        try DirectoryLayoutDestination.makeDirectory(path)
+                        return path
+                    }
+                }
+                result = try DirectoryLayoutDestination.write(to: output, makeTemporary: makeTemporary) { directory in
                     let written = try writer.write(to: directory).0
                     try pin?.check(written.manifestDigest, format: format)
                     return written
@@ -165,7 +171,9 @@ enum SpecBuild {
         defer { if interrupts == nil { guardian.disarm() } }
         let workDirectory = try guardian.creatingDirectory { try SpecResolver.makeWorkDirectory() }
         do {
-            let resolver = SpecResolver(spec: spec, passThrough: SpecResolver.passThrough(from: ProcessInfo.processInfo.environment))
+            let resolver = SpecResolver(
+                spec: spec, passThrough: SpecResolver.passThrough(from: ProcessInfo.processInfo.environment),
+                processGroups: guardian.processGroups)
             let image = try await resolver.resolve(workDirectory: workDirectory)
             for warning in image.warnings { FileHandleStderr.write("repro-check: warning: \(warning)\n") }
             return Resolved(spec: spec, image: image, workDirectory: workDirectory)

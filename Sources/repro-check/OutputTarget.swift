@@ -123,6 +123,8 @@ final class InterruptCleanup: @unchecked Sendable {
     private var files: Set<String> = []
     private var directories: Set<String> = []
     private let writeFD: Int32
+    /// The spec's commands still running: stopped before their folder is removed.
+    let processGroups = ProcessGroups()
 
     init() {
         var fds: [Int32] = [-1, -1]
@@ -207,7 +209,10 @@ final class InterruptCleanup: @unchecked Sendable {
     }
 
     private func cleanUpAndExit() {
+        // Locked first: a command failing because it was stopped makes the main thread
+        // unwind into `remove`, where it waits here instead of reporting the failure.
         lock.lock()
+        processGroups.terminateAll()
         for path in files { unlink(path) }
         for path in directories { SpecResolver.removeWorkDirectory(path) }
         _exit(130)

@@ -62,13 +62,14 @@ struct ReadOnlyStore {
         chmod(host, 0o555)
     }
 
-    /// A spec joining three store paths at `/`; `commands` becomes its extraCommands.
-    func spec(_ name: String, commands: String = "mkdir -p tmp") throws -> String {
+    /// A spec joining three store paths at `/`; `commands` becomes its `script` (extraCommands
+    /// unless told otherwise).
+    func spec(_ name: String, commands: String = "mkdir -p tmp", script: String = "extraCommands") throws -> String {
         let spec: [String: Any] = [
             "name": name, "store": store, "storeDir": store, "tag": "latest",
             "contents": [Self.app, Self.hostLink, Self.lib],
             "config": ["Cmd": ["\(store)/\(Self.alias)/bin/app"]],
-            "extraCommands": commands,
+            script: commands,
         ]
         let path = "\(root)/spec/\(name).json"
         try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
@@ -76,8 +77,25 @@ struct ReadOnlyStore {
     }
 
     /// A spec whose commands announce themselves in `marker` and then wait for `release`.
-    func slowSpec(marker: String, release: String) throws -> String {
-        try spec("slow", commands: "touch '\(marker)'; while [ ! -e '\(release)' ]; do sleep 0.1; done")
+    func slowSpec(marker: String, release: String, script: String = "extraCommands") throws -> String {
+        try spec("slow", commands: "touch '\(marker)'; while [ ! -e '\(release)' ]; do sleep 0.1; done", script: script)
+    }
+
+    /// Processes still running (zombies aside) whose command line names this fixture: the
+    /// spec's commands (their script names the marker) and fakeroot's `faked` (its state file
+    /// lies in the children's TMPDIR).
+    func survivors() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> String? in
+            guard let pid = Int32(entry), pid != getpid(),
+                  let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let state = stat[stat.index(after: close)...].split(separator: " ").first
+            let command = String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            return command.contains(root) && state != "Z" ? "\(pid): \(command)" : nil
+        }.sorted()
     }
 
     var environment: [String: String] {
@@ -138,25 +156,28 @@ struct StoreSafetyTests {
     struct Interruption: CustomTestStringConvertible, Sendable {
         var command: String
         var signal: Int32
-        var testDescription: String { "\(command), signal \(signal)" }
+        var script = "extraCommands"
+        var testDescription: String { "\(command), signal \(signal), \(script)" }
     }
 
-    @Test("an interrupted build or plan removes its work folder and its temporary output", arguments: [
+    @Test("an interrupted build or plan stops the spec's commands and removes its work folder and temporary output", arguments: [
         Interruption(command: "build", signal: SIGINT), Interruption(command: "build", signal: SIGTERM),
-        Interruption(command: "plan", signal: SIGINT),
+        Interruption(command: "plan", signal: SIGINT), Interruption(command: "build", signal: SIGINT, script: "fakeRootCommands"),
     ])
     func interrupted(_ interruption: Interruption) throws {
         let fixture = try ReadOnlyStore(label: "store-safety-signal")
         defer { fixture.remove() }
         let before = try fixture.snapshot()
         let marker = fixture.signals + "/started", release = fixture.signals + "/release"
-        // Let the orphaned command finish once the test has looked.
+        // Should a command survive (a failure), the release file ends it.
         defer { _ = FileManager.default.createFile(atPath: release, contents: Data()) }
         let output = fixture.root + "/out.tar"
-        let spec = try fixture.slowSpec(marker: marker, release: release)
+        let spec = try fixture.slowSpec(marker: marker, release: release, script: interruption.script)
         let arguments = interruption.command == "build" ? ["build", spec, "-o", output] : ["plan", spec]
         let status = try InterruptedRun.run(arguments, environment: fixture.environment, marker: marker, signal: interruption.signal)
         #expect(status == 130)
+        // Stopped, not orphaned: the command (which would wait for `release` for ever) and faked.
+        #expect(Background.waitUntil(seconds: 5) { fixture.survivors().isEmpty }, "\(fixture.survivors())")
         #expect(try fixture.leftovers() == [])
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.root).filter { $0.contains("out.tar") } == [])
         #expect(try fixture.snapshot().differences(from: before) == [])

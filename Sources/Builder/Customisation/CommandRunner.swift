@@ -57,10 +57,14 @@ public struct CommandRunner: Sendable {
     /// Where fakeroot and proot are looked for; tests point it elsewhere.
     public var toolSearchPath: String
     public var shell: String
+    /// Where each running command's process group is registered, so an interrupted caller
+    /// can stop the commands before removing their folder.
+    public var processGroups: ProcessGroups?
 
     public init(
         root: String, workDirectory: String, mtime: Int, store: StoreBinding,
-        passThrough: [String: String] = [:], toolSearchPath: String = CommandRunner.fixedPath, shell: String = "/bin/sh"
+        passThrough: [String: String] = [:], toolSearchPath: String = CommandRunner.fixedPath, shell: String = "/bin/sh",
+        processGroups: ProcessGroups? = nil
     ) {
         self.root = root
         self.workDirectory = workDirectory
@@ -69,6 +73,7 @@ public struct CommandRunner: Sendable {
         self.passThrough = passThrough
         self.toolSearchPath = toolSearchPath
         self.shell = shell
+        self.processGroups = processGroups
     }
 
     public var temporaryDirectory: String { workDirectory + "/tmp" }
@@ -150,15 +155,26 @@ public struct CommandRunner: Sendable {
         let status: TerminationStatus
         do {
             // umask is set in the child, not here: ours is process-wide and shared with threads.
-            let result = try await Subprocess.run(
-                .path(FilePath(shell)),
+            var options = PlatformOptions()
+            // Its own process group: everything the command starts can be stopped as one.
+            options.processGroupID = 0
+            let configuration = Configuration(
+                executable: .path(FilePath(shell)),
                 arguments: Arguments(["-c", "umask 022 && exec \"$@\"", "repro-check-\(script.rawValue)"] + arguments),
                 environment: .custom(environment),
                 workingDirectory: FilePath(root),
+                platformOptions: options
+            )
+            let groups = processGroups
+            let result = try await Subprocess.run(
+                configuration,
                 input: .none,
                 output: .fileDescriptor(FileDescriptor(rawValue: stdoutFD), closeAfterSpawningProcess: true),
                 error: .fileDescriptor(FileDescriptor(rawValue: stderrFD), closeAfterSpawningProcess: true)
-            )
+            ) { execution in
+                groups?.insert(execution.processIdentifier.value)
+            }
+            groups?.remove(result.processIdentifier.value)
             status = result.terminationStatus
         } catch {
             throw CustomisationError.launchFailed(script: script, reason: "\(error)")

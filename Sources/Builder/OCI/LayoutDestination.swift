@@ -100,7 +100,13 @@ public final class DirectoryLayoutDestination: LayoutDestination {
     /// Writes a layout into a new directory beside `path` and renames it to `path` only when
     /// `body` has finished; on failure the temporary directory and everything in it is removed.
     /// An existing `path` is never replaced (the rename refuses a non-empty directory).
-    public static func write<R>(to path: String, _ body: (DirectoryLayoutDestination) throws -> R) throws -> R {
+    ///
+    /// `makeTemporary` creates the temporary directory (mode 0700) given its path; a caller
+    /// that must remove it on an interrupt registers it there, atomically with its creation.
+    public static func write<R>(
+        to path: String, makeTemporary: (String) throws -> Void = DirectoryLayoutDestination.makeDirectory,
+        _ body: (DirectoryLayoutDestination) throws -> R
+    ) throws -> R {
         let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
         let slash = trimmed.lastIndex(of: "/")
         let directory = slash.map { trimmed[..<$0].isEmpty ? "/" : String(trimmed[..<$0]) } ?? "."
@@ -110,7 +116,7 @@ public final class DirectoryLayoutDestination: LayoutDestination {
             throw LayoutError.outputExists(path)
         }
         let temporary = "\(directory)/.\(base).tmp-\(getpid())"
-        guard mkdir(temporary, 0o700) == 0 else { throw IOError.open(temporary, errno: errno) }
+        try makeTemporary(temporary)
         let destination = DirectoryLayoutDestination(root: temporary, label: path)
         do {
             guard chmod(temporary, 0o755) == 0 else { throw IOError.write(path, errno: errno) }
@@ -124,6 +130,10 @@ public final class DirectoryLayoutDestination: LayoutDestination {
             destination.removeCreated()
             throw error
         }
+    }
+
+    public static func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o700) == 0 else { throw IOError.open(path, errno: errno) }
     }
 
     /// Removes what this destination created, deepest first, never following a symlink.

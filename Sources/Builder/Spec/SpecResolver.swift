@@ -15,10 +15,13 @@ public struct SpecResolver: Sendable {
     public var spec: ImageSpec
     /// Variables let through the commands' clean environment (libfaketime's, for the harness).
     public var passThrough: [String: String]
+    /// Where the commands' process groups are registered while they run.
+    public var processGroups: ProcessGroups?
 
-    public init(spec: ImageSpec, passThrough: [String: String] = [:]) {
+    public init(spec: ImageSpec, passThrough: [String: String] = [:], processGroups: ProcessGroups? = nil) {
         self.spec = spec
         self.passThrough = passThrough
+        self.processGroups = processGroups
     }
 
     /// The variables a build lets through to its commands from its own environment, so a
@@ -56,7 +59,8 @@ public struct SpecResolver: Sendable {
         let binding = StoreBinding(imageDirectory: spec.storeDir, hostDirectory: spec.store)
         let root = workDirectory + "/root"
         let warnings = try SymlinkJoin(contents: contents.map(index.mapping), store: binding).stage(into: root)
-        let runner = CommandRunner(root: root, workDirectory: workDirectory, mtime: mtime, store: binding, passThrough: passThrough)
+        let runner = CommandRunner(root: root, workDirectory: workDirectory, mtime: mtime, store: binding, passThrough: passThrough,
+            processGroups: processGroups)
         let ownership = try await runner.run(CustomisationCommands(
             extraCommands: spec.extraCommands, fakeRootCommands: spec.fakeRootCommands, enableFakechroot: spec.enableFakechroot
         ))
