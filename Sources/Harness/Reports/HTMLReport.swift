@@ -138,6 +138,18 @@ enum HTMLReport {
         return "<dl class=\"digests\">" + rows.map { "<dt>\($0.0)</dt><dd>\(digestCell($0.1))</dd>" }.joined() + "</dl>"
     }
 
+    /// The control's layer blobs (what a push stores), and the experiment's where it differs.
+    private static func layerTable(_ table: LayerTable) -> String {
+        var out = "<table class=\"layers\"><thead><tr><th>Layer</th><th>diff_id</th><th>Compressed digest</th><th>Size</th><th>Compression</th><th>Experiment</th></tr></thead><tbody>"
+        for row in table.rows {
+            out += "<tr>" + cell("Layer", "\(row.index)") + cell("diff_id", digestCell(row.diffID))
+            out += cell("Compressed digest", digestCell(row.blob.digest)) + cell("Size", "\(row.blob.size)")
+            out += cell("Compression", e(LayerTable.compression(row.blob)))
+            out += cell("Experiment", row.experimentBlob.map { digestCell($0.digest) } ?? "<span class=\"muted\">same</span>") + "</tr>"
+        }
+        return out + "</tbody></table>"
+    }
+
     private static func explanations(_ data: ReportData) -> String {
         let specs = data.needingExplanation
         var out = "<section id=\"explanations\"><h2>Unreproducible and failing specs</h2>"
@@ -155,6 +167,7 @@ enum HTMLReport {
             if control?.imageDigest != nil || experiment?.imageDigest != nil {
                 out += "<div class=\"pair\"><div><h4>Control</h4>\(images(control))</div><div><h4>Experiment</h4>\(images(experiment))</div></div>"
             }
+            if let table = LayerTable(control: control, experiment: experiment) { out += layerTable(table) }
             if ReportData.isExpectedDifference(result) {
                 out += "</article>"
                 continue

@@ -199,16 +199,14 @@ public struct CheckRunner: Sendable {
     }
 
     /// A missed pin names the layers that differ from a recorded build that gave the pinned
-    /// digest, when there is one with layers to compare.
+    /// digest, when there is one with layers to compare, and how each changed.
     static func nameChangedLayers(of result: inout SpecResult, database: ResultsDatabase) throws {
         guard var mismatch = result.pinMismatch,
             let control = result.builds.first(where: { $0.role == .control }), !control.layers.isEmpty,
-            let earlier = try database.layerDigests(ofBuildPinnedAt: mismatch.expected, format: control.format),
+            let earlier = try database.layers(ofBuildPinnedAt: mismatch.expected, format: control.format),
             !earlier.isEmpty
         else { return }
-        let now = control.layers.map(\.diffID)
-        mismatch.changedLayers = (0..<max(now.count, earlier.count))
-            .filter { $0 >= now.count || $0 >= earlier.count || now[$0] != earlier[$0] }.map { $0 + 1 }
+        mismatch.layerChanges = LayerChange.between(pinned: earlier, rebuilt: control.layers)
         mismatch.comparedWithEarlierBuild = true
         let before = "Pin: \(result.pinMismatch?.summary ?? "")."
         result.pinMismatch = mismatch
