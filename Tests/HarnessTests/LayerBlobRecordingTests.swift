@@ -130,4 +130,25 @@ struct LayerBlobRecordingTests {
         #expect(result.pinMismatch?.summary.hasSuffix(
             "; every layer matches the earlier build that gave the pin, so the config or manifest changed") == true)
     }
+
+    @Test("the report's spec detail lists an OCI control's layer blobs and marks the experiment's that differ")
+    func reportTable() throws {
+        let database = try ResultsDatabase.inMemory()
+        let run = try database.beginRun(ResultFixtures.run(startedAt: 1000))
+        var result = ResultFixtures.unreproducible("date")
+        let layers = [ResultFixtures.ociLayer(1, content: "glibc", blob: "glibc"), ResultFixtures.ociLayer(2, content: "date", blob: "date")]
+        for index in result.builds.indices {
+            result.builds[index].format = .ociArchive
+            result.builds[index].layers = layers
+        }
+        result.builds[1].layers[1] = ResultFixtures.ociLayer(2, content: "date-2", blob: "date-2")
+        try database.record(result, runID: run)
+        let rendered = try ReportWriter.render(database: database)
+        let short = { (seed: String) in ReportFormat.short(ResultFixtures.digest(seed)) }
+        #expect(rendered.html.contains("<table class=\"layers\">"))
+        #expect(rendered.html.contains(short("blob-glibc")) && rendered.html.contains(short("blob-date-2")))
+        #expect(rendered.html.contains("<td data-label=\"Compression\">gzip, zlib 1.3.1</td>"))
+        #expect(rendered.markdown.contains("| 1 | `\(short("layer-glibc"))` | `\(short("blob-glibc"))` | 900 | gzip, zlib 1.3.1 | same |"))
+        #expect(rendered.markdown.contains("| 2 | `\(short("layer-date"))` | `\(short("blob-date"))` | 900 | gzip, zlib 1.3.1 | `\(short("blob-date-2"))` |"))
+    }
 }
