@@ -122,6 +122,45 @@ struct CheckFormatTests {
         #expect(failed.stderr.contains(pin.summary), "\(failed.stderr)")
     }
 
+    @Test("check with repeated --format and --compression builds and compares every output, each once, in a fixed order")
+    func severalOutputs() throws {
+        let fixture = try PinnedSpec(label: "check-outputs")
+        defer { fixture.remove() }
+        let outputs = ["--format", "oci-archive", "--compression", "zstd", "--format", "docker-archive", "--compression", "gzip",
+                       "--format", "oci-archive"]
+        let json = fixture.root + "/all.json"
+        let all = try fixture.check(outputs + ["--json", json])
+        #expect(all.status == 0, "\(all.stderr)")
+        let document = try fixture.summary(json)
+        let spec = try #require(document.specs.first)
+        #expect(spec.outcome == .reproducible && spec.passed, "\(spec.explanation)")
+        #expect(spec.builds.map { "\($0.output ?? "?") \($0.role)" } == [
+            "docker-archive control", "docker-archive experiment", "oci-archive+gzip control", "oci-archive+gzip experiment",
+            "oci-archive+zstd control", "oci-archive+zstd experiment",
+        ])
+        #expect(spec.explanation.hasPrefix("docker-archive: Reproducible"), "\(spec.explanation)")
+        #expect(spec.explanation.contains("\noci-archive+zstd: Reproducible"), "\(spec.explanation)")
+        #expect(document.run.options.objectValue?["outputs"] == .array(["docker-archive", "oci-archive+gzip", "oci-archive+zstd"]))
+        // Each output is compared like with like: the docker-archive has no blobs, the OCI ones do.
+        let docker = try #require(spec.builds.first)
+        #expect(docker.layers.allSatisfy { $0.compressedDigest == nil })
+        let zstd = try #require(spec.builds.first { $0.output == "oci-archive+zstd" })
+        #expect(zstd.layers.allSatisfy { $0.compression == .zstd })
+
+        // Pinned to the zstd manifest, the same outputs pass: one of them gives the pin.
+        try fixture.write(pin: try #require(zstd.manifestDigest).description)
+        let pinned = try fixture.check(outputs)
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+        // Without the zstd output, the miss is charged to the output closest to the pinned build's.
+        let missed = try fixture.check(["--format", "oci-archive", "--format", "docker-archive"])
+        #expect(missed.status == 1, "\(missed.stderr)")
+        #expect(missed.stderr.contains("but the oci-archive+gzip rebuild has manifest digest"), "\(missed.stderr)")
+        #expect(missed.stderr.contains("changed: layer 1 (only its compression: same diff_id, compressed by zstd "), "\(missed.stderr)")
+
+        let refused = try CLI.run(["check", fixture.spec, "--db", fixture.database, "--format", "docker-archive", "--compression", "zstd"])
+        #expect(refused.status == 2 && refused.stderr.contains("--compression zstd needs an OCI --format"), "\(refused.stderr)")
+    }
+
     @Test("a spec whose rebuild misses its expectDigest fails naming the pin; the right pin passes")
     func pins() throws {
         let fixture = try PinnedSpec(label: "check-pin")

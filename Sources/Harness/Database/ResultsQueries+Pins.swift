@@ -24,3 +24,28 @@ extension ResultsDatabase {
         }
     }
 }
+
+extension ResultsDatabase {
+    /// The output the latest recorded build with this pinned digest was made as: a manifest
+    /// digest of an OCI build, or the image ID of a docker-archive. Nil when none is recorded.
+    public func output(ofBuildPinnedAt pinned: Digest) throws -> CheckOutput? {
+        try read { db in
+            guard let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COALESCE(format, 'docker-archive') AS format, compression FROM builds
+                    WHERE (manifest_digest = ? AND COALESCE(format, 'docker-archive') != 'docker-archive')
+                       OR (config_digest = ? AND COALESCE(format, 'docker-archive') = 'docker-archive')
+                    ORDER BY id DESC LIMIT 1
+                    """,
+                arguments: [pinned.description, pinned.description])
+            else { return nil }
+            let formatText: String = row["format"]
+            guard let format = ImageFormat(rawValue: formatText) else {
+                throw ResultsDatabaseError.corruptValue(path: path, table: "builds", column: "format", value: formatText)
+            }
+            let compression: String? = row["compression"]
+            return CheckOutput(format: format, compression: compression.flatMap(LayerCompression.init(rawValue:)))
+        }
+    }
+}

@@ -206,6 +206,9 @@ public struct PinMismatch: Sendable, Codable, Equatable {
     public var layerChanges: [LayerChange] = []
     /// Whether an earlier build with the pinned digest was found to compare layers with.
     public var comparedWithEarlierBuild = false
+    /// With several outputs (`check --format … --format …`), the one the pin was judged
+    /// against (`oci-archive+zstd`); nil when the check built one.
+    public var output: String?
 
     /// The layers (1-based) that changed.
     public var changedLayers: [Int] { layerChanges.map(\.index) }
@@ -217,7 +220,7 @@ public struct PinMismatch: Sendable, Codable, Equatable {
     }
 
     public var summary: String {
-        var text = "the spec pins expectDigest \(expected) but the rebuild has \(digestName) \(actual)"
+        var text = "the spec pins expectDigest \(expected) but the \(output.map { "\($0) " } ?? "")rebuild has \(digestName) \(actual)"
         if !layerChanges.isEmpty {
             text += "; changed: " + layerChanges.map(\.summary).joined(separator: ", ")
         } else if comparedWithEarlierBuild {

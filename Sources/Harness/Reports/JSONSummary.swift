@@ -128,6 +128,9 @@ public enum JSONSummary {
         public var format: ImageFormat?
         public var compression: LayerCompression?
         public var compressorVersions: String?
+        /// The output the build made and is compared within (`docker-archive`,
+        /// `oci-archive+zstd`); absent in summaries written before it.
+        public var output: String?
     }
 
     public struct Layer: Codable, Equatable, Sendable {
@@ -200,7 +203,7 @@ public enum JSONSummary {
             variationValues: build.variationValues, wallMilliseconds: build.wallMilliseconds,
             cpuMilliseconds: build.cpuMilliseconds, peakRSSKiB: build.peakRSSKiB, exitStatus: build.exitStatus,
             error: build.error, format: build.format, compression: build.compression,
-            compressorVersions: build.compressorVersions)
+            compressorVersions: build.compressorVersions, output: CheckOutput(of: build).description)
     }
 
     /// Pretty-printed JSON with sorted keys, so identical results give identical text.
