@@ -8,14 +8,7 @@ import Testing
 @Suite("OCI archive hasher")
 struct OCIArchiveHasherTests {
     static func hash(_ bytes: [UInt8], format: ImageFormat = .ociArchive, chunk: Int = 1 << 20) throws -> ArchiveHashResult {
-        var hasher = ArchiveHasher(label: "test stream", format: format)
-        var offset = 0
-        while offset < bytes.count {
-            let end = min(bytes.count, offset + chunk)
-            try bytes[offset..<end].withUnsafeBytes { try hasher.write($0) }
-            offset = end
-        }
-        return try hasher.finish()
+        try ArchiveHasherTests.hash(bytes, format: format, chunkSizes: { _ in chunk })
     }
 
     @Test("records each layer's blob, diff_id from the config and store paths from its history")
