@@ -280,9 +280,7 @@ final class CheckProgress: Sendable {
             text += " (expected \(result.expectation.rawValue))"
         }
         if let culprit = result.culprit { text += "; culprit: \(culprit.summary)" }
-        if let first = result.primaryDifference {
-            text += "; first difference\(first.output.map { " (\($0))" } ?? ""): \(first.summary)"
-        }
+        if let first = result.primaryDifference { text += "; first difference: \(first.summaryWithOutput)" }
         if result.outcome.isError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
         if result.digestDrift { text += "; digest drift" }
         if let pin = result.pinMismatch { text += "; \(pin.summary)" }

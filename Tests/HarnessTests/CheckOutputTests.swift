@@ -56,7 +56,12 @@ struct CheckOutputTests {
         #expect(combined.outcome == .unreproducible && !combined.passed)
         #expect(combined.builds.map { CheckOutput(of: $0) } == [.dockerArchive, .dockerArchive, zstd, zstd])
         #expect(combined.differences.allSatisfy { $0.output == "oci-archive+zstd" } && combined.differences.count == 2)
+        #expect(combined.differences.first?.place == "oci-archive+zstd: layer 1")
+        #expect(combined.primaryDifference?.summaryWithOutput.hasPrefix("(oci-archive+zstd) ") == true)
         #expect(combined.culprits == ["time"] && combined.culpritVerdict == .confirmed)
+        let report = CheckReport(
+            runID: 1, runInfo: ResultFixtures.run(startedAt: 1000), results: [combined], drift: [:], slowdowns: [], interrupted: false)
+        #expect(JUnitReport.render(report).contains("(oci-archive+zstd) "))
         #expect(combined.explanation == """
             docker-archive: Reproducible: both builds gave x.
             oci-archive+zstd: \(ResultFixtures.unreproducible("date").explanation)

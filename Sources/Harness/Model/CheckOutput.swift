@@ -60,3 +60,11 @@ public enum CheckOutputError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension Difference {
+    /// Where it is, with the output first when a check built several: `oci-archive+zstd: layer 2 (…)`.
+    public var place: String { (output.map { "\($0): " } ?? "") + (layer ?? "archive") }
+
+    /// Its summary, after the output when a check built several: `(oci-archive+zstd) …`.
+    public var summaryWithOutput: String { (output.map { "(\($0)) " } ?? "") + summary }
+}

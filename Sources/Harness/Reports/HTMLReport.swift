@@ -183,7 +183,7 @@ enum HTMLReport {
                 out += "<table class=\"diffs\"><thead><tr><th>Layer</th><th>Path</th><th>Field</th><th>Control</th><th>Experiment</th></tr></thead><tbody>"
                 for difference in result.differences.prefix(differenceLimit) {
                     let cells = difference.cells
-                    out += "<tr>" + cell("Layer", e(difference.layer ?? "archive")) + cell("Path", e(difference.path ?? ""))
+                    out += "<tr>" + cell("Layer", e(difference.place)) + cell("Path", e(difference.path ?? ""))
                     out += cell("Field", e(cells.field)) + cell("Control", e(cells.control))
                     out += cell("Experiment", e(cells.experiment)) + "</tr>"
                     if !difference.diffLines.isEmpty {

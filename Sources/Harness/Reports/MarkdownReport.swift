@@ -104,7 +104,7 @@ enum MarkdownReport {
                 let shown = result.differences.prefix(differenceLimit)
                 for difference in shown {
                     let cells = difference.cells
-                    out += "| \(text(difference.layer ?? "archive")) | \(code(difference.path ?? "")) | \(text(cells.field)) | \(code(cells.control)) | \(code(cells.experiment)) |\n"
+                    out += "| \(text(difference.place)) | \(code(difference.path ?? "")) | \(text(cells.field)) | \(code(cells.control)) | \(code(cells.experiment)) |\n"
                 }
                 for difference in shown where !difference.diffLines.isEmpty {
                     out += "\n\(inlineCode(difference.path ?? "")):\n\n" + fenced(difference.diffLines)
