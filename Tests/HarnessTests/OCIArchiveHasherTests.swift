@@ -48,6 +48,19 @@ struct OCIArchiveHasherTests {
         #expect(result.layers.compactMap(\.blob?.digest) == built.layerBlobs.map { Digest.of($0) })
     }
 
+    @Test("reads a dual archive whose identical layers share one blob")
+    func sharedBlob() throws {
+        var archive = TestArchive.basic
+        archive.layers.append(archive.layers[1])
+        var built = try archive.buildOCI(dual: true)
+        let shared = "blobs/sha256/" + Digest.of(built.layerBlobs[1]).hex
+        let second = try #require(built.members.lastIndex { $0.name == shared })
+        built.members.remove(at: second)
+        #expect(built.members.filter { $0.name == shared }.count == 1)
+        let result = try Self.hash(try built.tar(), format: .dual)
+        #expect(result.layers.count == 3 && result.layers[1].blob == result.layers[2].blob)
+    }
+
     @Test("refuses a dual archive whose manifest.json names other layers than the OCI manifest")
     func dualDisagrees() throws {
         var built = try TestArchive.basic.buildOCI(dual: true)

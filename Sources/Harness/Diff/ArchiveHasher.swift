@@ -137,15 +137,17 @@ public struct ArchiveHasher: ByteSink {
         let config = try ImageConfigHistory.parse(configBytes, label: label)
         let paths = ImageConfigHistory.layerPaths(config: config, layerCount: manifest.layers.count)
 
-        // A name listed twice refers to successive members of that name.
+        // A name listed twice refers to successive members of that name; in a dual archive,
+        // identical layers share one blob, stored once.
         var used: [String: Int] = [:]
         var layers: [LayerResult] = []
         for (index, name) in manifest.layers.enumerated() {
             let occurrence = used[name, default: 0]
             used[name] = occurrence + 1
             let matching = members.filter { $0.name == name }
-            guard occurrence < matching.count else { throw ArchiveError.missingMember(label, name) }
-            let member = matching[occurrence]
+            guard let member = occurrence < matching.count ? matching[occurrence] : format == .dual ? matching.last : nil else {
+                throw ArchiveError.missingMember(label, name)
+            }
             layers.append(LayerResult(index: index + 1, diffID: member.digest, size: member.size, paths: paths[index]))
         }
         return ArchiveHashResult(
