@@ -299,7 +299,7 @@ enum HTMLReport {
         code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f6f8fa;padding:1px 4px;border-radius:4px}
         table{border-collapse:collapse;width:100%;margin:8px 0}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
         th{background:#f6f8fa;font-weight:600}
-        .diffs td{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+        .diffs td,.layers td{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
         .meta,.muted{color:var(--muted)}.ok{color:var(--pass)}p.warn,li.warn{color:var(--warn)}li.fail,p.build-error{color:var(--fail)}
         .tiles{display:flex;gap:10px;flex-wrap:wrap;margin-top:12px}
         .tile{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:110px}
