@@ -68,11 +68,15 @@ struct CheckCommand: ParsableCommand {
         help: "Runs sharing an ID (the shards of one CI run) are one run in reports. Default: $GITHUB_RUN_ID when set.")
     var runGroup: String?
 
-    @Option(help: "What each build streams and is compared by: docker-archive (nixpkgs' bytes), oci-archive or dual (one value).")
-    var format: ImageFormat = .dockerArchive
+    @Option(help: ArgumentHelp(
+        "What each build streams and is compared by: docker-archive (nixpkgs' bytes, the default), oci-archive or dual. Repeatable: every variation builds every output.",
+        valueName: "format"))
+    var format: [ImageFormat] = []
 
-    @Option(help: "Layer compression of an OCI --format: none, gzip or zstd (one value; default gzip).")
-    var compression: LayerCompression?
+    @Option(help: ArgumentHelp(
+        "Layer compression of each OCI --format: none, gzip or zstd (default gzip). Repeatable; docker-archive is built once, uncompressed.",
+        valueName: "compression"))
+    var compression: [LayerCompression] = []
 
     @Option(name: .customLong("builder"), help: .hidden)
     var builder: String?
@@ -80,11 +84,10 @@ struct CheckCommand: ParsableCommand {
     func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
-        if format == .ociLayout {
-            throw ValidationError("--format oci-layout writes a directory; check compares streams: use oci-archive or dual")
-        }
-        if format == .dockerArchive, let compression, compression != .none {
-            throw ValidationError("--compression \(compression.rawValue) needs an OCI --format (oci-archive or dual); docker-archive layers are uncompressed")
+        do {
+            _ = try CheckOutput.requested(formats: format, compressions: compression)
+        } catch {
+            throw ValidationError(error.description)
         }
     }
 
@@ -111,8 +114,7 @@ struct CheckCommand: ParsableCommand {
             optionsJSON: optionsJSON(selection: selection), runGroup: effectiveRunGroup,
             requireAllVariations: requireAllVariations)
         options.failFast = failFast
-        options.format = format
-        options.compression = format.isOCI ? compression : nil
+        options.outputs = try CheckOutput.requested(formats: format, compressions: compression)
         let registry = ChildRegistry()
         let runner = CheckRunner(options: options, registry: registry)
 
@@ -164,14 +166,18 @@ struct CheckCommand: ParsableCommand {
     }
 
     private func optionsJSON(selection: VariationSelection) -> String {
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "specs": specs, "vary": vary, "variations": selection.sortedNames.map(\.rawValue), "jobs": jobs,
             "shard": shard ?? NSNull(), "keepArtifacts": keepArtifacts ?? NSNull(), "failOnSlowdown": failOnSlowdown,
             "timeout": timeout,
             "requireAllVariations": requireAllVariations, "runGroup": effectiveRunGroup ?? NSNull(),
-            "filter": filter, "failFast": failFast, "format": format.rawValue,
-            "compression": compression?.rawValue ?? NSNull(),
+            "filter": filter, "failFast": failFast,
         ]
+        // One format and compression are recorded as values, as before repeating them was allowed.
+        object["format"] = format.count > 1 ? format.map(\.rawValue) : (format.first ?? .dockerArchive).rawValue
+        object["compression"] = compression.count > 1 ? compression.map(\.rawValue) : compression.first?.rawValue ?? NSNull()
+        let outputs = (try? CheckOutput.requested(formats: format, compressions: compression)) ?? []
+        if outputs.count > 1 { object["outputs"] = outputs.map(\.description) }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
@@ -274,7 +280,7 @@ final class CheckProgress: Sendable {
             text += " (expected \(result.expectation.rawValue))"
         }
         if let culprit = result.culprit { text += "; culprit: \(culprit.summary)" }
-        if let first = result.primaryDifference { text += "; first difference: \(first.summary)" }
+        if let first = result.primaryDifference { text += "; first difference: \(first.summaryWithOutput)" }
         if result.outcome.isError, let error = result.builds.compactMap(\.error).first { text += "; \(error)" }
         if result.digestDrift { text += "; digest drift" }
         if let pin = result.pinMismatch { text += "; \(pin.summary)" }

@@ -5,8 +5,11 @@ import Testing
 
 @Suite("Archive hasher")
 struct ArchiveHasherTests {
-    static func hash(_ bytes: [UInt8], chunkSizes: (inout SplitMix64) -> Int = { _ in 1 << 20 }, seed: UInt64 = 1) throws -> ArchiveHashResult {
-        var hasher = ArchiveHasher(label: "test stream")
+    static func hash(
+        _ bytes: [UInt8], format: ImageFormat = .dockerArchive, chunkSizes: (inout SplitMix64) -> Int = { _ in 1 << 20 },
+        seed: UInt64 = 1
+    ) throws -> ArchiveHashResult {
+        var hasher = ArchiveHasher(label: "test stream", format: format)
         var generator = SplitMix64(state: seed)
         var offset = 0
         while offset < bytes.count {

@@ -9,7 +9,7 @@ import Testing
 struct ResultsDatabaseTests {
     static let allMigrations = [
         "v1", "run-group-and-culprit-verdict", "v2-spec-path-keys", "typed-differences-and-drift",
-        "build-format-and-compression",
+        "build-format-and-compression", "layer-compressed-blobs",
     ]
 
     @Test("migrates an in-memory database through every migration, with every table")

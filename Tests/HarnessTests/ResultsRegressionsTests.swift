@@ -69,8 +69,8 @@ struct ResultsRegressionsTests {
 
         let stored = try #require(try database.specResults(runID: current).first?.builds.first)
         #expect(stored.format == .ociArchive && stored.compression == .zstd)
-        #expect(try database.layerDigests(ofBuildPinnedAt: ResultFixtures.digest("manifest"), format: .ociArchive) != nil)
-        #expect(try database.layerDigests(ofBuildPinnedAt: ResultFixtures.digest("manifest"), format: .dual) == nil)
+        #expect(try database.layers(ofBuildPinnedAt: ResultFixtures.digest("manifest"), format: .ociArchive) != nil)
+        #expect(try database.layers(ofBuildPinnedAt: ResultFixtures.digest("manifest"), format: .dual) == nil)
     }
 
     @Test("with the ratio alone, a build over 1.25 times the median of earlier runs on its host is flagged")

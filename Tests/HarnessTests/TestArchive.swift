@@ -68,19 +68,7 @@ struct TestArchive {
     func build() throws -> Built {
         let tars = try layers.map { try Self.layerTar($0.entries) }
         let diffIDs = tars.map { Digest.of($0) }
-        let history = layers.map { layer in
-            JSONValue.object(JSONObject([
-                ("created", .string(created)), ("comment", .string("store paths: " + PythonRepr.list(layer.paths))),
-            ]))
-        }
-        let config = PythonJSON.dumps(.object(JSONObject([
-            ("created", .string(created)),
-            ("architecture", "amd64"),
-            ("os", "linux"),
-            ("config", .object(JSONObject([("Env", .array(env.map(JSONValue.string)))]))),
-            ("rootfs", .object(JSONObject([("diff_ids", .array(diffIDs.map { .string($0.description) })), ("type", "layers")]))),
-            ("history", .array(history)),
-        ])))
+        let config = configBytes(diffIDs: diffIDs)
         let configName = "\(Digest.of(config).hex).json"
         let members = diffIDs.map { "\($0.hex)/layer.tar" }
         let manifest = ImageConfig.manifest(configName: configName, repoTag: repoTag, layers: members)
@@ -94,6 +82,65 @@ struct TestArchive {
         try tar.add(TarHeader(name: "manifest.json", mtime: 1), content: manifest)
         try tar.finish()
         return Built(bytes: tar.sink.bytes, layerTars: tars, configBytes: config, manifestBytes: manifest)
+    }
+
+    /// An OCI image of the same layers, gzip-compressed, laid out as the OCI writer streams it:
+    /// the blobs, `index.json`, (for `dual`) `manifest.json`, then `oci-layout`.
+    struct BuiltOCI {
+        var layerTars: [[UInt8]]
+        var layerBlobs: [[UInt8]]
+        var configBytes: [UInt8]
+        var manifestBytes: [UInt8]
+        /// Outer members in stream order, for a test to damage before `tar()`.
+        var members: [(name: String, content: [UInt8])]
+        var diffIDs: [Digest] { layerTars.map { Digest.of($0) } }
+        var configDigest: Digest { Digest.of(configBytes) }
+        var manifestDigest: Digest { Digest.of(manifestBytes) }
+
+        func tar() throws -> [UInt8] {
+            var tar = TarWriter(sink: MemorySink())
+            for directory in ["blobs", "blobs/sha256"] { try tar.writeHeader(Entry.directory(directory).header) }
+            for member in members { try tar.add(TarHeader(name: member.name, mtime: 1), content: member.content) }
+            try tar.finish()
+            return tar.sink.bytes
+        }
+    }
+
+    func buildOCI(dual: Bool = false) throws -> BuiltOCI {
+        let tars = try layers.map { try Self.layerTar($0.entries) }
+        let blobs = try tars.map { try Self.gzip($0) }
+        let config = configBytes(diffIDs: tars.map { Digest.of($0) })
+        func descriptor(_ bytes: [UInt8], _ mediaType: String) -> OCIDescriptor {
+            OCIDescriptor(mediaType: mediaType, digest: Digest.of(bytes), size: UInt64(bytes.count))
+        }
+        let configDescriptor = descriptor(config, OCIDocuments.configMediaType)
+        let layerDescriptors = blobs.map { descriptor($0, LayerCompression.gzip.layerMediaType) }
+        let manifest = OCIDocuments.manifest(config: configDescriptor, layers: layerDescriptors)
+        let manifestDescriptor = descriptor(manifest, OCIDocuments.manifestMediaType)
+        var members = zip(layerDescriptors, blobs).map { ($0.blobPath, $1) }
+        members += [(configDescriptor.blobPath, config), (manifestDescriptor.blobPath, manifest)]
+        members.append(("index.json", OCIDocuments.index(manifest: manifestDescriptor, tag: OCIDocuments.tag(ofRepoTag: repoTag))))
+        if dual {
+            members.append(("manifest.json", OCIDocuments.dockerManifest(config: configDescriptor, repoTag: repoTag, layers: layerDescriptors)))
+        }
+        members.append(("oci-layout", OCIDocuments.layoutMarker))
+        return BuiltOCI(layerTars: tars, layerBlobs: blobs, configBytes: config, manifestBytes: manifest, members: members)
+    }
+
+    func configBytes(diffIDs: [Digest]) -> [UInt8] {
+        let history = layers.map { layer in
+            JSONValue.object(JSONObject([
+                ("created", .string(created)), ("comment", .string("store paths: " + PythonRepr.list(layer.paths))),
+            ]))
+        }
+        return PythonJSON.dumps(.object(JSONObject([
+            ("created", .string(created)),
+            ("architecture", "amd64"),
+            ("os", "linux"),
+            ("config", .object(JSONObject([("Env", .array(env.map(JSONValue.string)))]))),
+            ("rootfs", .object(JSONObject([("diff_ids", .array(diffIDs.map { .string($0.description) })), ("type", "layers")]))),
+            ("history", .array(history)),
+        ])))
     }
 
     /// gzip(1)'s output, so readers are checked against a real encoder.

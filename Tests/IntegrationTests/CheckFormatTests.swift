@@ -76,6 +76,89 @@ struct CheckFormatTests {
         #expect(control.compression == .zstd)
         #expect(control.manifestDigest?.description == manifestDigest)
         #expect(control.compressorVersions == CompressorVersions.linked.description)
+
+        // Each layer's blob, as skopeo reads the manifest of the archive build wrote.
+        let raw = try Shell.check("skopeo", ["inspect", "--raw", "oci-archive:\(fixture.root)/image.tar"])
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any])
+        let descriptors = try #require(manifest["layers"] as? [[String: Any]])
+        #expect(control.layers.map { $0.blob?.digest.description } == descriptors.map { $0["digest"] as? String })
+        #expect(control.layers.map { $0.blob?.size } == descriptors.map { ($0["size"] as? Int).map(UInt64.init) })
+        let zstd = CompressorVersions.linked.zstd
+        #expect(control.layers.allSatisfy { $0.blob?.compression == .zstd && $0.blob?.compressorVersion == "zstd \(zstd)" })
+        #expect(control.layers.allSatisfy { $0.blob?.mediaType == "application/vnd.oci.image.layer.v1.tar+zstd" })
+        let summaryLayers = try #require(spec.builds.first { $0.role == .control }?.layers)
+        #expect(summaryLayers.map(\.compressedDigest) == control.layers.map { $0.blob?.digest })
+        // The diff_ids are the config's, the same as a docker-archive's.
+        let config = try Shell.check("skopeo", ["inspect", "--config", "oci-archive:\(fixture.root)/image.tar"])
+        let rootfs = try #require(try JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any])["rootfs"] as? [String: Any]
+        #expect(control.layers.map(\.diffID.description) == (rootfs?["diff_ids"] as? [String] ?? []))
+        #expect(control.layers.contains { $0.paths.contains { $0.hasSuffix(PinnedSpec.hello) } })
+    }
+
+    @Test("check --format dual records both views' layers, and a rebuild pinned to a gzip manifest names each layer whose compression changed")
+    func dualAndCompressionPin() throws {
+        let fixture = try PinnedSpec(label: "check-dual")
+        defer { fixture.remove() }
+        let first = fixture.root + "/first.json"
+        let recorded = try fixture.check(["--format", "dual", "--json", first])
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        let control = try #require(try fixture.summary(first).specs.first?.builds.first { $0.role == .control })
+        let pinned = try #require(control.manifestDigest)
+        #expect(control.format == .dual && control.layers.count >= 2)
+        #expect(control.layers.allSatisfy { $0.compression == .gzip && $0.compressorVersion == "zlib \(CompressorVersions.linked.zlib)" })
+
+        // The same spec pinned to its gzip manifest, checked with zstd: same content, other blobs.
+        try fixture.write(pin: pinned.description)
+        let second = fixture.root + "/second.json"
+        let failed = try fixture.check(["--format", "dual", "--compression", "zstd", "--json", second])
+        #expect(failed.status == 1, "\(failed.stderr)")
+        let spec = try #require(try fixture.summary(second).specs.first)
+        let pin = try #require(spec.pin)
+        #expect(pin.layerChanges.count == control.layers.count)
+        #expect(pin.layerChanges.allSatisfy { $0.kind == .compression })
+        let note = "(only its compression: same diff_id, compressed by zlib \(CompressorVersions.linked.zlib) for the pin "
+            + "and zstd \(CompressorVersions.linked.zstd) now)"
+        #expect(pin.summary.contains("changed: layer 1 \(note)"), "\(pin.summary)")
+        #expect(failed.stderr.contains(pin.summary), "\(failed.stderr)")
+    }
+
+    @Test("check with repeated --format and --compression builds and compares every output, each once, in a fixed order")
+    func severalOutputs() throws {
+        let fixture = try PinnedSpec(label: "check-outputs")
+        defer { fixture.remove() }
+        let outputs = ["--format", "oci-archive", "--compression", "zstd", "--format", "docker-archive", "--compression", "gzip",
+                       "--format", "oci-archive"]
+        let json = fixture.root + "/all.json"
+        let all = try fixture.check(outputs + ["--json", json])
+        #expect(all.status == 0, "\(all.stderr)")
+        let document = try fixture.summary(json)
+        let spec = try #require(document.specs.first)
+        #expect(spec.outcome == .reproducible && spec.passed, "\(spec.explanation)")
+        #expect(spec.builds.map { "\($0.output ?? "?") \($0.role)" } == [
+            "docker-archive control", "docker-archive experiment", "oci-archive+gzip control", "oci-archive+gzip experiment",
+            "oci-archive+zstd control", "oci-archive+zstd experiment",
+        ])
+        #expect(spec.explanation.hasPrefix("docker-archive: Reproducible"), "\(spec.explanation)")
+        #expect(spec.explanation.contains("\noci-archive+zstd: Reproducible"), "\(spec.explanation)")
+        #expect(document.run.options.objectValue?["outputs"] == .array(["docker-archive", "oci-archive+gzip", "oci-archive+zstd"]))
+        // Each output is compared like with like: the docker-archive has no blobs, the OCI ones do.
+        let docker = try #require(spec.builds.first)
+        #expect(docker.layers.allSatisfy { $0.compressedDigest == nil })
+        let zstd = try #require(spec.builds.first { $0.output == "oci-archive+zstd" })
+        #expect(zstd.layers.allSatisfy { $0.compression == .zstd })
+
+        // Pinned to the zstd manifest, the same outputs pass: one of them gives the pin.
+        try fixture.write(pin: try #require(zstd.manifestDigest).description)
+        let pinned = try fixture.check(outputs)
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+        // Without the zstd output, the miss is charged to the output closest to the pinned build's.
+        let missed = try fixture.check(["--format", "oci-archive", "--format", "docker-archive"])
+        #expect(missed.status == 1, "\(missed.stderr)")
+        #expect(missed.stderr.contains("but the oci-archive+gzip rebuild has manifest digest"), "\(missed.stderr)")
+        #expect(missed.stderr.contains("changed: layer 1 (only its compression: same diff_id, compressed by zstd "), "\(missed.stderr)")
+
+        let refused = try CLI.run(["check", fixture.spec, "--db", fixture.database, "--format", "docker-archive", "--compression", "zstd"])
+        #expect(refused.status == 2 && refused.stderr.contains("--compression zstd needs an OCI --format"), "\(refused.stderr)")
     }
 
     @Test("a spec whose rebuild misses its expectDigest fails naming the pin; the right pin passes")

@@ -147,6 +147,12 @@ struct LayerRecord: ResultsRecord, Equatable {
     var diffId: String
     var size: Int64
     var paths: String
+    /// Added by the layer-blobs migration; NULL for docker-archive layers.
+    var compressedDigest: String?
+    var compressedSize: Int64?
+    var mediaType: String?
+    var compression: String?
+    var compressorVersion: String?
 
     init(_ layer: LayerResult, buildID: Int64, path: String) throws {
         buildId = buildID
@@ -154,6 +160,32 @@ struct LayerRecord: ResultsRecord, Equatable {
         diffId = layer.diffID.description
         size = try storable(layer.size, column: "layers.size", path: path)
         paths = try JSONText.encode(layer.paths)
+        if let blob = layer.blob {
+            compressedDigest = blob.digest.description
+            compressedSize = try storable(blob.size, column: "layers.compressed_size", path: path)
+            mediaType = blob.mediaType
+            compression = blob.compression?.rawValue
+            compressorVersion = blob.compressorVersion
+        }
+    }
+
+    func layer(path databasePath: String) throws -> LayerResult {
+        var blob: LayerBlob?
+        if let digest = try JSONText.digest(compressedDigest, table: "layers", column: "compressed_digest", path: databasePath) {
+            blob = LayerBlob(
+                // Non-negative by construction: only `UInt64` values that fit were stored.
+                digest: digest, size: UInt64(clamping: compressedSize ?? 0), mediaType: mediaType ?? "",
+                compression: compression.flatMap(LayerCompression.init(rawValue:)), compressorVersion: compressorVersion)
+        }
+        guard let diffID = Digest(parsing: diffId) else {
+            throw ResultsDatabaseError.corruptValue(path: databasePath, table: "layers", column: "diff_id", value: diffId)
+        }
+        return LayerResult(
+            index: idx, diffID: diffID,
+            // Non-negative by construction: only `UInt64` values that fit were stored.
+            size: UInt64(clamping: size),
+            paths: try JSONText.decode([String].self, paths, table: "layers", column: "paths", path: databasePath),
+            blob: blob)
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }

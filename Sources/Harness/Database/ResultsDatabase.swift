@@ -428,6 +428,7 @@ extension ResultsDatabase {
         // After v2, which rebuilds spec_results by an explicit column list.
         registerTypedDifferencesMigration(&migrator)
         registerFormatsMigration(&migrator)
+        registerLayerBlobsMigration(&migrator)
         return migrator
     }
 }

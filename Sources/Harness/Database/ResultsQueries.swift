@@ -297,13 +297,7 @@ extension ResultsDatabase {
     private func loadBuild(_ db: Database, _ record: BuildRecord) throws -> BuildResult {
         let layers = try LayerRecord.fetchAll(
             db, sql: "SELECT * FROM layers WHERE build_id = ? ORDER BY idx, id", arguments: [record.id]
-        ).map { layer in
-            LayerResult(
-                index: layer.idx, diffID: try digest(layer.diffId, "layers", "diff_id"),
-                // Non-negative by construction: only `UInt64` values that fit were stored.
-                size: UInt64(clamping: layer.size),
-                paths: try JSONText.decode([String].self, layer.paths, table: "layers", column: "paths", path: path))
-        }
+        ).map { try $0.layer(path: path) }
         func json<T: Decodable>(_ type: T.Type, _ text: String, _ column: String) throws -> T {
             try JSONText.decode(type, text, table: "builds", column: column, path: path)
         }

@@ -209,16 +209,21 @@ extension ResultsDatabase {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT b.spec_digest, r.tool_version, b.spec_name, r.host, b.image_digest, b.run_id
+                    SELECT b.spec_digest, r.tool_version, b.spec_name, r.host, b.image_digest, b.run_id,
+                      COALESCE(b.format, 'docker-archive') || '+' || COALESCE(b.compression, '') AS output
                     FROM builds b JOIN runs r ON r.id = b.run_id
                     WHERE b.role = 'control' AND b.image_digest IS NOT NULL
-                    ORDER BY b.spec_digest, r.tool_version, r.host, b.image_digest, b.run_id
+                    ORDER BY b.spec_digest, r.tool_version, output, r.host, b.image_digest, b.run_id
                     """)
         }
+        // Only builds of one output (format and compression) can agree or disagree.
         struct Key: Hashable, Comparable {
             var specDigest: String
             var toolVersion: String
-            static func < (a: Key, b: Key) -> Bool { (a.specDigest, a.toolVersion) < (b.specDigest, b.toolVersion) }
+            var output: String
+            static func < (a: Key, b: Key) -> Bool {
+                (a.specDigest, a.toolVersion, a.output) < (b.specDigest, b.toolVersion, b.output)
+            }
         }
         struct Sighting {
             var key: Key
@@ -229,7 +234,8 @@ extension ResultsDatabase {
         }
         let sightings = try rows.map { row in
             Sighting(
-                key: Key(specDigest: row["spec_digest"], toolVersion: row["tool_version"]), specName: row["spec_name"],
+                key: Key(specDigest: row["spec_digest"], toolVersion: row["tool_version"], output: row["output"]),
+                specName: row["spec_name"],
                 host: row["host"], image: try digest(row["image_digest"], "builds", "image_digest"),
                 runID: row["run_id"])
         }

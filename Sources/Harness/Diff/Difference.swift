@@ -74,6 +74,9 @@ public struct Difference: Sendable, Codable, Equatable {
     public var consequences: [Consequence]?
     /// For `omitted`: how many differences were left out.
     public var omitted: Int?
+    /// With several outputs (`check --format … --format …`), the one whose builds differ
+    /// (`oci-archive+zstd`); nil when the check built one.
+    public var output: String? = nil
 
     public init(
         kind: Kind, layer: String?, path: String?, field: String, control: String? = nil, experiment: String? = nil,

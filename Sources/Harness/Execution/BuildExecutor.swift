@@ -17,7 +17,8 @@ public struct BuildExecutor: Sendable {
     public var registry: ChildRegistry
     /// `check --timeout`: a build running longer has its process group killed.
     public var timeoutSeconds: Int?
-    /// `check --format`: an OCI stream is hashed whole; its digests come from the child's stderr.
+    /// `check --format`: what the child streams; the hasher resolves it as that format and
+    /// an OCI build's digests must match what the child reported on stderr.
     public var format: ImageFormat = .dockerArchive
     /// `check --compression`; the child's default (gzip) when nil.
     public var compression: LayerCompression?
@@ -37,8 +38,7 @@ public struct BuildExecutor: Sendable {
         defer { workspace.cleanUp() }
         do {
             try workspace.prepare(plan.steps)
-            var sink = HashTeeSink(
-                hasher: format.isOCI ? nil : ArchiveHasher(label: "\(plan.role) build's stdout"), file: nil)
+            var sink = HashTeeSink(hasher: ArchiveHasher(label: "\(plan.role) build's stdout", format: format), file: nil)
             if let archivePath {
                 let fd = open(archivePath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
                 guard fd >= 0 else { throw IOError.open(archivePath, errno: errno) }
@@ -64,26 +64,25 @@ public struct BuildExecutor: Sendable {
                 result.error = "the \(plan.role) build \(how)" + (tail.isEmpty ? "" : ": \(Self.lastLines(tail))")
                 return ExecutedBuild(result: result, archivePath: nil)
             }
-            guard let hasher = sink.hasher else {
-                let reported = ReportedDigests(stderr: outcome.stderrTail)
-                guard let manifestDigest = reported.manifestDigest else {
-                    result.error = "the \(plan.role) build streamed \(format.rawValue) but reported no manifest digest on stderr"
-                    return ExecutedBuild(result: result, archivePath: nil)
-                }
-                let whole = sink.whole.finalize()
-                result.imageDigest = whole.digest
-                result.size = whole.size
-                result.configDigest = reported.imageID
-                result.manifestDigest = manifestDigest
-                result.compressorVersions = reported.compressorVersions
-                return ExecutedBuild(result: result, archivePath: archivePath)
-            }
-            let hashed = try hasher.finish()
+            let hashed = try sink.hasher.finish()
             result.imageDigest = hashed.archiveDigest
             result.configDigest = hashed.configDigest
             result.manifestDigest = hashed.manifestDigest
             result.size = hashed.size
             result.layers = hashed.layers
+            if format.isOCI {
+                let reported = ReportedDigests(stderr: outcome.stderrTail)
+                if let mismatch = reported.mismatch(with: hashed) {
+                    result.error = "the \(plan.role) build \(mismatch)"
+                    return ExecutedBuild(result: result, archivePath: nil)
+                }
+                result.compressorVersions = reported.compressorVersions
+                for index in result.layers.indices {
+                    guard var blob = result.layers[index].blob else { continue }
+                    blob.compressorVersion = LayerBlob.compressorVersion(blob.compression, in: reported.compressorVersions)
+                    result.layers[index].blob = blob
+                }
+            }
             return ExecutedBuild(result: result, archivePath: archivePath)
         } catch {
             if result.exitStatus == 0 { result.exitStatus = -1 }
@@ -97,24 +96,18 @@ public struct BuildExecutor: Sendable {
     }
 }
 
-/// The hasher (or, for an OCI stream, which it does not parse, a plain digest of the whole),
-/// and optionally a file with the same bytes (to explain a difference later).
+/// The hasher, and optionally a file with the same bytes (to explain a difference later).
 struct HashTeeSink: ByteSink {
-    var hasher: ArchiveHasher?
-    var whole = HashingSink()
+    var hasher: ArchiveHasher
     var file: FileDescriptorSink?
 
-    init(hasher: ArchiveHasher?, file: FileDescriptorSink?) {
+    init(hasher: ArchiveHasher, file: FileDescriptorSink?) {
         self.hasher = hasher
         self.file = file
     }
 
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if hasher == nil {
-            try whole.write(bytes)
-        } else {
-            try hasher?.write(bytes)
-        }
+        try hasher.write(bytes)
         try file?.write(bytes)
     }
 
@@ -144,5 +137,19 @@ struct ReportedDigests: Equatable {
                 }
             }
         }
+    }
+
+    /// Why the stream and the child's report disagree (a sentence after `the control build`),
+    /// or nil when they agree: each names the digest the other must equal.
+    func mismatch(with hashed: ArchiveHashResult) -> String? {
+        guard let manifestDigest else { return "reported no manifest digest on stderr" }
+        if manifestDigest != hashed.manifestDigest {
+            return "reported manifest digest \(manifestDigest) but its stream has manifest digest \(hashed.manifestDigest)"
+        }
+        guard let imageID else { return "reported no image ID on stderr" }
+        if imageID != hashed.configDigest {
+            return "reported image ID \(imageID) but its stream has image ID \(hashed.configDigest)"
+        }
+        return nil
     }
 }

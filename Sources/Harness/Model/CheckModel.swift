@@ -39,12 +39,58 @@ public struct LayerResult: Sendable, Codable, Equatable {
     public var size: UInt64
     /// The store paths the config's history names for this layer.
     public var paths: [String]
+    /// The blob an OCI manifest lists for this layer (what a registry stores and pulls); nil
+    /// for a docker-archive, whose layers are the uncompressed tars `diffID` names.
+    public var blob: LayerBlob?
 
-    public init(index: Int, diffID: Digest, size: UInt64, paths: [String]) {
+    public init(index: Int, diffID: Digest, size: UInt64, paths: [String], blob: LayerBlob? = nil) {
         self.index = index
         self.diffID = diffID
         self.size = size
         self.paths = paths
+        self.blob = blob
+    }
+}
+
+/// One layer as an OCI manifest lists it: the (usually compressed) blob whose digest a
+/// registry shows, and the compressor that wrote it, because that digest depends on both.
+public struct LayerBlob: Sendable, Codable, Equatable {
+    public var digest: Digest
+    public var size: UInt64
+    public var mediaType: String
+    /// From the media type; nil when it names none of ours.
+    public var compression: LayerCompression?
+    /// The library that compressed it (`zlib 1.3.1`, `zstd 1.5.6`), as the build reported;
+    /// nil for an uncompressed layer or when the build did not say.
+    public var compressorVersion: String?
+
+    public init(digest: Digest, size: UInt64, mediaType: String, compression: LayerCompression?, compressorVersion: String?) {
+        self.digest = digest
+        self.size = size
+        self.mediaType = mediaType
+        self.compression = compression
+        self.compressorVersion = compressorVersion
+    }
+
+    /// The compression a layer media type names (`…tar`, `…tar+gzip`, `…tar+zstd`, and
+    /// Docker's `…rootfs.diff.tar.gzip`).
+    public static func compression(ofMediaType mediaType: String) -> LayerCompression? {
+        if mediaType.hasSuffix("+gzip") || mediaType.hasSuffix(".tar.gzip") { return .gzip }
+        if mediaType.hasSuffix("+zstd") || mediaType.hasSuffix(".tar.zstd") { return .zstd }
+        if mediaType.hasSuffix(".tar") { return LayerCompression.none }
+        return nil
+    }
+
+    /// The part of a build's compressor versions (`zlib 1.3.1, zstd 1.5.6`, as
+    /// ``CompressorVersions`` prints them) that wrote a layer of this compression.
+    public static func compressorVersion(_ compression: LayerCompression?, in versions: String?) -> String? {
+        let library: String
+        switch compression {
+        case .some(.gzip): library = "zlib "
+        case .some(.zstd): library = "zstd "
+        default: return nil  // Uncompressed (`LayerCompression.none`) or unknown.
+        }
+        return versions?.components(separatedBy: ", ").first { $0.hasPrefix(library) }
     }
 }
 
@@ -155,11 +201,17 @@ public struct PinMismatch: Sendable, Codable, Equatable {
     public var actual: Digest
     /// `manifest digest` (OCI formats) or `image ID` (docker-archive).
     public var digestName: String
-    /// The layers (1-based) whose digest differs from an earlier build that gave the pinned
-    /// digest; empty when no such build is recorded.
-    public var changedLayers: [Int] = []
+    /// How each layer that differs from an earlier build that gave the pinned digest changed;
+    /// empty when no such build is recorded or every layer matches.
+    public var layerChanges: [LayerChange] = []
     /// Whether an earlier build with the pinned digest was found to compare layers with.
     public var comparedWithEarlierBuild = false
+    /// With several outputs (`check --format … --format …`), the one the pin was judged
+    /// against (`oci-archive+zstd`); nil when the check built one.
+    public var output: String?
+
+    /// The layers (1-based) that changed.
+    public var changedLayers: [Int] { layerChanges.map(\.index) }
 
     public init(expected: Digest, actual: Digest, digestName: String) {
         self.expected = expected
@@ -168,13 +220,72 @@ public struct PinMismatch: Sendable, Codable, Equatable {
     }
 
     public var summary: String {
-        var text = "the spec pins expectDigest \(expected) but the rebuild has \(digestName) \(actual)"
-        if !changedLayers.isEmpty {
-            text += "; changed: " + changedLayers.map { "layer \($0)" }.joined(separator: ", ")
+        var text = "the spec pins expectDigest \(expected) but the \(output.map { "\($0) " } ?? "")rebuild has \(digestName) \(actual)"
+        if !layerChanges.isEmpty {
+            text += "; changed: " + layerChanges.map(\.summary).joined(separator: ", ")
         } else if comparedWithEarlierBuild {
             text += "; every layer matches the earlier build that gave the pin, so the config or manifest changed"
         }
         return text
+    }
+}
+
+/// One layer of a rebuild that differs from the same position in the build that gave the pin.
+public struct LayerChange: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        /// The uncompressed tar differs (its diff_id).
+        case content
+        /// Same diff_id, another blob: only the compressed bytes differ.
+        case compression
+        /// The rebuild has a layer at a position the pinned build had none.
+        case added
+        /// The pinned build had a layer at a position the rebuild has none.
+        case removed
+    }
+
+    /// 1-based, as in `layer N`.
+    public var index: Int
+    public var kind: Kind
+    /// For a compression change: the compressor of the pinned build's blob and the rebuild's.
+    public var pinnedCompressor: String?
+    public var rebuiltCompressor: String?
+
+    public init(index: Int, kind: Kind, pinnedCompressor: String? = nil, rebuiltCompressor: String? = nil) {
+        self.index = index
+        self.kind = kind
+        self.pinnedCompressor = pinnedCompressor
+        self.rebuiltCompressor = rebuiltCompressor
+    }
+
+    /// Pairs layers by position: a different diff_id is a content change; the same diff_id
+    /// with another blob digest a compression change. A layer without a blob (docker-archive,
+    /// or recorded before blobs were) is judged by its diff_id alone.
+    public static func between(pinned: [LayerResult], rebuilt: [LayerResult]) -> [LayerChange] {
+        (0..<max(pinned.count, rebuilt.count)).compactMap { position in
+            guard position < rebuilt.count else { return LayerChange(index: position + 1, kind: .removed) }
+            guard position < pinned.count else { return LayerChange(index: position + 1, kind: .added) }
+            let before = pinned[position], now = rebuilt[position]
+            if before.diffID != now.diffID { return LayerChange(index: position + 1, kind: .content) }
+            guard let old = before.blob, let new = now.blob, old.digest != new.digest else { return nil }
+            return LayerChange(
+                index: position + 1, kind: .compression,
+                pinnedCompressor: Self.compressor(old), rebuiltCompressor: Self.compressor(new))
+        }
+    }
+
+    private static func compressor(_ blob: LayerBlob) -> String {
+        blob.compressorVersion ?? blob.compression?.rawValue ?? blob.mediaType
+    }
+
+    public var summary: String {
+        switch kind {
+        case .content: "layer \(index) (its content: the diff_id differs)"
+        case .compression:
+            "layer \(index) (only its compression: same diff_id, compressed by \(pinnedCompressor ?? "?") for the pin "
+                + "and \(rebuiltCompressor ?? "?") now)"
+        case .added: "layer \(index) (not in the pinned build)"
+        case .removed: "layer \(index) (gone from the rebuild)"
+        }
     }
 }
 

@@ -138,6 +138,18 @@ enum HTMLReport {
         return "<dl class=\"digests\">" + rows.map { "<dt>\($0.0)</dt><dd>\(digestCell($0.1))</dd>" }.joined() + "</dl>"
     }
 
+    /// The control's layer blobs (what a push stores), and the experiment's where it differs.
+    private static func layerTable(_ table: LayerTable) -> String {
+        var out = "<table class=\"layers\"><thead><tr><th>Layer</th><th>diff_id</th><th>Compressed digest</th><th>Size</th><th>Compression</th><th>Experiment</th></tr></thead><tbody>"
+        for row in table.rows {
+            out += "<tr>" + cell("Layer", "\(row.index)") + cell("diff_id", digestCell(row.diffID))
+            out += cell("Compressed digest", digestCell(row.blob.digest)) + cell("Size", "\(row.blob.size)")
+            out += cell("Compression", e(LayerTable.compression(row.blob)))
+            out += cell("Experiment", row.experimentBlob.map { digestCell($0.digest) } ?? "<span class=\"muted\">same</span>") + "</tr>"
+        }
+        return out + "</tbody></table>"
+    }
+
     private static func explanations(_ data: ReportData) -> String {
         let specs = data.needingExplanation
         var out = "<section id=\"explanations\"><h2>Unreproducible and failing specs</h2>"
@@ -155,6 +167,7 @@ enum HTMLReport {
             if control?.imageDigest != nil || experiment?.imageDigest != nil {
                 out += "<div class=\"pair\"><div><h4>Control</h4>\(images(control))</div><div><h4>Experiment</h4>\(images(experiment))</div></div>"
             }
+            if let table = LayerTable(control: control, experiment: experiment) { out += layerTable(table) }
             if ReportData.isExpectedDifference(result) {
                 out += "</article>"
                 continue
@@ -170,7 +183,7 @@ enum HTMLReport {
                 out += "<table class=\"diffs\"><thead><tr><th>Layer</th><th>Path</th><th>Field</th><th>Control</th><th>Experiment</th></tr></thead><tbody>"
                 for difference in result.differences.prefix(differenceLimit) {
                     let cells = difference.cells
-                    out += "<tr>" + cell("Layer", e(difference.layer ?? "archive")) + cell("Path", e(difference.path ?? ""))
+                    out += "<tr>" + cell("Layer", e(difference.place)) + cell("Path", e(difference.path ?? ""))
                     out += cell("Field", e(cells.field)) + cell("Control", e(cells.control))
                     out += cell("Experiment", e(cells.experiment)) + "</tr>"
                     if !difference.diffLines.isEmpty {
@@ -286,7 +299,7 @@ enum HTMLReport {
         code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f6f8fa;padding:1px 4px;border-radius:4px}
         table{border-collapse:collapse;width:100%;margin:8px 0}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
         th{background:#f6f8fa;font-weight:600}
-        .diffs td{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
+        .diffs td,.layers td{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
         .meta,.muted{color:var(--muted)}.ok{color:var(--pass)}p.warn,li.warn{color:var(--warn)}li.fail,p.build-error{color:var(--fail)}
         .tiles{display:flex;gap:10px;flex-wrap:wrap;margin-top:12px}
         .tile{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:110px}

@@ -64,6 +64,8 @@ public enum JSONSummary {
         /// Earlier runs whose control image differs for the same spec digest and tool version.
         public var drift: [Drift]
         public var slowdown: SlowdownInfo?
+        /// The spec's `expectDigest` when the control build missed it; absent otherwise.
+        public var pin: Pin?
         public var explanation: String
         public var builds: [Build]
         public var differences: [Difference]
@@ -74,6 +76,26 @@ public enum JSONSummary {
         public var startedAt: Double
         public var host: String
         public var imageDigest: Digest
+    }
+
+    public struct Pin: Codable, Equatable, Sendable {
+        public var expected: Digest
+        public var actual: Digest
+        /// `manifest digest` (OCI formats) or `image ID` (docker-archive).
+        public var digestName: String
+        /// What the console line, JUnit and the report say.
+        public var summary: String
+        public var comparedWithEarlierBuild: Bool
+        public var layerChanges: [LayerChange]
+
+        init(_ mismatch: PinMismatch) {
+            expected = mismatch.expected
+            actual = mismatch.actual
+            digestName = mismatch.digestName
+            summary = mismatch.summary
+            comparedWithEarlierBuild = mismatch.comparedWithEarlierBuild
+            layerChanges = mismatch.layerChanges
+        }
     }
 
     public struct SlowdownInfo: Codable, Equatable, Sendable {
@@ -106,12 +128,22 @@ public enum JSONSummary {
         public var format: ImageFormat?
         public var compression: LayerCompression?
         public var compressorVersions: String?
+        /// The output the build made and is compared within (`docker-archive`,
+        /// `oci-archive+zstd`); absent in summaries written before it.
+        public var output: String?
     }
 
     public struct Layer: Codable, Equatable, Sendable {
         public var index: Int
         public var diffID: Digest
+        /// Bytes of the layer as streamed: the tar of a docker-archive, the blob of an OCI format.
         public var size: UInt64
+        /// An OCI layer's blob, as its manifest lists it (absent for docker-archive layers).
+        public var compressedDigest: Digest?
+        public var compressedSize: UInt64?
+        public var mediaType: String?
+        public var compression: LayerCompression?
+        public var compressorVersion: String?
     }
 
     /// The options recorded as JSON text, as an object; text that is not a JSON object is kept
@@ -139,7 +171,7 @@ public enum JSONSummary {
                         madMilliseconds: $0.madMilliseconds, thresholdMilliseconds: $0.thresholdMilliseconds,
                         ratio: $0.ratio, comparedRunIDs: $0.comparedRunIDs)
                 },
-                explanation: result.explanation,
+                pin: result.pinMismatch.map(Pin.init), explanation: result.explanation,
                 builds: result.builds.map(build), differences: result.differences)
         }
         let totals = Totals(
@@ -166,12 +198,12 @@ public enum JSONSummary {
         Build(
             role: build.role, archiveDigest: build.imageDigest, imageID: build.configDigest,
             manifestDigest: build.manifestDigest, size: build.size,
-            layers: build.layers.map { Layer(index: $0.index, diffID: $0.diffID, size: $0.size) },
+            layers: build.layers.map(Layer.init),
             variationsApplied: build.variationsApplied, variationsSkipped: build.variationsSkipped,
             variationValues: build.variationValues, wallMilliseconds: build.wallMilliseconds,
             cpuMilliseconds: build.cpuMilliseconds, peakRSSKiB: build.peakRSSKiB, exitStatus: build.exitStatus,
             error: build.error, format: build.format, compression: build.compression,
-            compressorVersions: build.compressorVersions)
+            compressorVersions: build.compressorVersions, output: CheckOutput(of: build).description)
     }
 
     /// Pretty-printed JSON with sorted keys, so identical results give identical text.
@@ -181,5 +213,18 @@ public enum JSONSummary {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(document(report))
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+extension JSONSummary.Layer {
+    public init(_ layer: LayerResult) {
+        index = layer.index
+        diffID = layer.diffID
+        size = layer.size
+        compressedDigest = layer.blob?.digest
+        compressedSize = layer.blob?.size
+        mediaType = layer.blob?.mediaType
+        compression = layer.blob?.compression
+        compressorVersion = layer.blob?.compressorVersion
     }
 }

@@ -83,7 +83,7 @@ public enum JUnitReport {
         }
         var body: [String] = []
         if let culprit = result.culprit { body.append("culprit: \(culprit.summary)") }
-        body += result.differences.flatMap { [$0.summary] + $0.diffLines.map { "    " + $0 } }
+        body += result.differences.flatMap { [$0.summaryWithOutput] + $0.diffLines.map { "    " + $0 } }
         if result.outcome.rawValue != result.expectation.rawValue {
             let message = result.explanation.isEmpty ? "expected \(result.expectation.rawValue), got \(outcome)" : result.explanation
             return Verdict(kind: .failure, type: outcome, message: message, body: ([message] + body).joined(separator: "\n"))

@@ -91,6 +91,7 @@ enum MarkdownReport {
             if control?.imageDigest != nil || experiment?.imageDigest != nil {
                 out += "Control: \(images(control, separator: ", ")) · Experiment: \(images(experiment, separator: ", "))\n\n"
             }
+            if let table = LayerTable(control: control, experiment: experiment) { out += layerTable(table) }
             if ReportData.isExpectedDifference(result) { continue }
             out += "Rebuild both with the recorded values: \(inlineCode("repro-check replay \(stored.run.id) \(ShellQuote.quote(data.replayKey(result)))"))\n\n"
             if let culprit = result.culprit { out += "Culprit (\(culprit.verdict.rawValue)): \(culprit.variations.map(inlineCode).joined(separator: ", "))\n\n" }
@@ -103,7 +104,7 @@ enum MarkdownReport {
                 let shown = result.differences.prefix(differenceLimit)
                 for difference in shown {
                     let cells = difference.cells
-                    out += "| \(text(difference.layer ?? "archive")) | \(code(difference.path ?? "")) | \(text(cells.field)) | \(code(cells.control)) | \(code(cells.experiment)) |\n"
+                    out += "| \(text(difference.place)) | \(code(difference.path ?? "")) | \(text(cells.field)) | \(code(cells.control)) | \(code(cells.experiment)) |\n"
                 }
                 for difference in shown where !difference.diffLines.isEmpty {
                     out += "\n\(inlineCode(difference.path ?? "")):\n\n" + fenced(difference.diffLines)
@@ -223,6 +224,16 @@ enum MarkdownReport {
     private static func images(_ build: BuildResult?, separator: String = "<br>") -> String {
         guard let build, build.imageDigest != nil else { return "—" }
         return "archive \(digest(build.imageDigest))\(separator)image ID \(digest(build.configDigest))\(separator)manifest \(digest(build.manifestDigest))"
+    }
+
+    /// The control's layer blobs (what a push stores), and the experiment's where it differs.
+    private static func layerTable(_ table: LayerTable) -> String {
+        var out = "| Layer | diff_id | Compressed digest | Size | Compression | Experiment |\n|---|---|---|---|---|---|\n"
+        for row in table.rows {
+            out += "| \(row.index) | \(digest(row.diffID)) | \(digest(row.blob.digest)) | \(row.blob.size) | "
+                + "\(text(LayerTable.compression(row.blob))) | \(row.experimentBlob.map { digest($0.digest) } ?? "same") |\n"
+        }
+        return out + "\n"
     }
 
     private static func digest(_ digest: Digest?) -> String {

@@ -168,7 +168,7 @@ struct ReportData {
         var parts: [String] = []
         if result.digestDrift { parts.append("digest drift from an earlier run") }
         if let culprit = result.culprit { parts.append("culprit: \(culprit.summary)") }
-        if let first = result.primaryDifference { parts.append("first difference: \(first.summary)") }
+        if let first = result.primaryDifference { parts.append("first difference: \(first.summaryWithOutput)") }
         return parts.joined(separator: "; ")
     }
 

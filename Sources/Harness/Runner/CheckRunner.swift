@@ -27,17 +27,9 @@ public struct CheckOptions: Sendable {
     public var requireAllVariations: Bool
     /// `--fail-fast`: start no further spec once one has failed (those already building finish).
     public var failFast = false
-    /// `--format`: what every child build streams (docker-archive, oci-archive or dual).
-    public var format = ImageFormat.dockerArchive
-    /// `--compression` of an OCI format's layers; the builder's default (gzip) when nil.
-    public var compression: LayerCompression?
-
-    /// What each child `build` is told after its spec; nothing for the default docker-archive,
-    /// so its command lines stay as they were.
-    var buildArguments: [String] {
-        guard format.isOCI else { return [] }
-        return ["--format", format.rawValue] + (compression.map { ["--compression", $0.rawValue] } ?? [])
-    }
+    /// `--format`/`--compression`: what each variation builds, every output compared only with
+    /// builds of itself (``CheckOutput/requested(formats:compressions:)``).
+    public var outputs = [CheckOutput.dockerArchive]
 
     public init(
         specs: [String], databasePath: String, selection: VariationSelection, jobs: Int, keepArtifacts: String?,
@@ -122,15 +114,10 @@ public struct CheckRunner: Sendable {
         }
         let runID = try database.beginRun(info)
 
-        var configuredPlanner = BuildEnvironmentPlanner(
+        let planner = BuildEnvironmentPlanner(
             host: host, selection: options.selection, builder: options.builder, workRoot: workRoot)
-        configuredPlanner.buildArguments = options.buildArguments
-        let planner = configuredPlanner
         if !planner.skipped.isEmpty { progress(.skipped(planner.skipped)) }
-        var configuredExecutor = BuildExecutor(host: host, registry: registry, timeoutSeconds: options.timeoutSeconds)
-        configuredExecutor.format = options.format
-        configuredExecutor.compression = options.compression
-        let executor = configuredExecutor
+        let executor = BuildExecutor(host: host, registry: registry, timeoutSeconds: options.timeoutSeconds)
         let slots = BuildSlots(options.jobs)
         let total = options.specs.count
         // Drift is keyed by spec path: two specs may share a name.
@@ -144,15 +131,46 @@ public struct CheckRunner: Sendable {
                 let position = next.add(1, ordering: .relaxed).oldValue
                 guard position < total else { return }
                 let specPath = options.specs[position], summary = summaries[position]
-                let checker = SpecChecker(
-                    planner: planner, executor: executor, slots: slots, keepArtifacts: options.keepArtifacts,
-                    onBuild: { role in progress(.building(position: position + 1, total: total, spec: summary.name, role: role)) })
-                var result = checker.check(specPath: specPath, summary: summary, slot: "\(position)")
+                let several = options.outputs.count > 1
+                var checkers = options.outputs.map { output in
+                    var checker = SpecChecker(
+                        planner: planner, executor: executor, slots: slots,
+                        keepArtifacts: several ? options.keepArtifacts.map { "\($0)/\(output)" } : options.keepArtifacts,
+                        onBuild: { role in progress(.building(position: position + 1, total: total, spec: summary.name, role: role)) })
+                    checker.planner.buildArguments = output.buildArguments
+                    checker.executor.format = output.format
+                    checker.executor.compression = output.compression
+                    return (output, checker)
+                }
+                var parts: [(output: CheckOutput, result: SpecResult)] = []
+                if several {
+                    // The pin is judged once the outputs are built, against the output that gave it.
+                    var unpinned = summary
+                    unpinned.expectDigest = nil
+                    for index in checkers.indices where summary.expectDigest != nil {
+                        checkers[index].1.planner.buildArguments.append("--ignore-pin")
+                    }
+                    for (output, checker) in checkers where !registry.isStopping {
+                        parts.append((output, checker.check(specPath: specPath, summary: unpinned, slot: "\(position)")))
+                    }
+                } else {
+                    parts = checkers.map { ($0.0, $0.1.check(specPath: specPath, summary: summary, slot: "\(position)")) }
+                }
                 // A build killed by our own SIGTERM says nothing about the spec: leave it out.
                 if registry.isStopping { return }
                 do {
-                    try Self.nameChangedLayers(of: &result, database: database)
-                    let drift = try Self.drift(of: &result, database: database, toolVersion: options.toolVersion, runID: runID)
+                    if several {
+                        try OutputResults.judgePin(summary.expectDigest, &parts, database: database)
+                    } else {
+                        try Self.nameChangedLayers(of: &parts[0].result, database: database)
+                    }
+                    var drift: [DriftEntry] = []
+                    for index in parts.indices {
+                        drift += try Self.drift(
+                            of: &parts[index].result, database: database, toolVersion: options.toolVersion, runID: runID,
+                            output: several ? parts[index].output : nil)
+                    }
+                    let result = several ? OutputResults.combine(parts) : parts[0].result
                     try database.record(result, runID: runID)
                     collected.withLock { state in
                         state.results[position] = result
@@ -199,18 +217,24 @@ public struct CheckRunner: Sendable {
     }
 
     /// A missed pin names the layers that differ from a recorded build that gave the pinned
-    /// digest, when there is one with layers to compare.
+    /// digest, when there is one with layers to compare, and how each changed.
     static func nameChangedLayers(of result: inout SpecResult, database: ResultsDatabase) throws {
         guard var mismatch = result.pinMismatch,
             let control = result.builds.first(where: { $0.role == .control }), !control.layers.isEmpty,
-            let earlier = try database.layerDigests(ofBuildPinnedAt: mismatch.expected, format: control.format),
+            let earlier = try database.layers(ofBuildPinnedAt: mismatch.expected, format: control.format),
             !earlier.isEmpty
         else { return }
-        let now = control.layers.map(\.diffID)
-        mismatch.changedLayers = (0..<max(now.count, earlier.count))
-            .filter { $0 >= now.count || $0 >= earlier.count || now[$0] != earlier[$0] }.map { $0 + 1 }
+        mismatch.layerChanges = LayerChange.between(pinned: earlier, rebuilt: control.layers)
         mismatch.comparedWithEarlierBuild = true
-        let before = "Pin: \(result.pinMismatch?.summary ?? "")."
+        updatePin(of: &result) { $0 = mismatch }
+    }
+
+    /// Changes a missed pin and the `Pin: …` line ``SpecChecker/judgePin(_:_:)`` put first in
+    /// the explanation, so both say the same.
+    static func updatePin(of result: inout SpecResult, _ change: (inout PinMismatch) -> Void) {
+        guard var mismatch = result.pinMismatch else { return }
+        let before = "Pin: \(mismatch.summary)."
+        change(&mismatch)
         result.pinMismatch = mismatch
         if result.explanation.hasPrefix(before) {
             result.explanation = "Pin: \(mismatch.summary)." + String(result.explanation.dropFirst(before.count))
@@ -220,7 +244,9 @@ public struct CheckRunner: Sendable {
     /// Earlier runs where the same spec digest and tool version gave another control image.
     /// A spec whose two controls differ, or a negative control (unreproducible by design),
     /// has no stable digest to drift from, so it is exempt.
-    static func drift(of result: inout SpecResult, database: ResultsDatabase, toolVersion: String, runID: Int64) throws -> [DriftEntry] {
+    static func drift(
+        of result: inout SpecResult, database: ResultsDatabase, toolVersion: String, runID: Int64, output: CheckOutput? = nil
+    ) throws -> [DriftEntry] {
         guard let control = result.builds.first(where: { $0.role == .control })?.imageDigest,
               result.culpritVerdict != .nondeterministic, result.expectation != .unreproducible
         else { return [] }
@@ -232,7 +258,7 @@ public struct CheckRunner: Sendable {
         result.passed = false
         result.digestDrift = true
         let earlier = drift.map { "run \($0.runID) on \($0.host) gave \($0.imageDigest)" }.joined(separator: "; ")
-        result.explanation += "Digest drift: this run (\(runID)) gave \(control) for spec digest \(result.specDigest) "
+        result.explanation += "Digest drift\(output.map { " (\($0))" } ?? ""): this run (\(runID)) gave \(control) for spec digest \(result.specDigest) "
             + "with tool version \(toolVersion), but \(earlier).\n"
         return drift
     }

@@ -42,6 +42,28 @@ enum ResultFixtures {
             explanation: "")
     }
 
+    /// An OCI layer whose blob was compressed by `compressor` (`zlib 1.3.1`).
+    static func ociLayer(_ index: Int, content: String, blob: String, compressor: String = "zlib 1.3.1") -> LayerResult {
+        LayerResult(
+            index: index, diffID: digest("layer-\(content)"), size: 900, paths: ["/nix/store/aaa-\(content)"],
+            blob: LayerBlob(
+                digest: digest("blob-\(blob)"), size: 900, mediaType: LayerCompression.gzip.layerMediaType,
+                compression: .gzip, compressorVersion: compressor))
+    }
+
+    /// A reproducible oci-archive spec whose control has two gzip layers.
+    static func ociReproducible(_ name: String, manifest: String = "manifest", layers: [LayerResult]? = nil) -> SpecResult {
+        var result = reproducible(name)
+        for index in result.builds.indices {
+            result.builds[index].format = .ociArchive
+            result.builds[index].compression = .gzip
+            result.builds[index].compressorVersions = "zlib 1.3.1, zstd 1.5.6"
+            result.builds[index].manifestDigest = digest(manifest)
+        }
+        result.builds[0].layers = layers ?? [ociLayer(1, content: "glibc", blob: "glibc"), ociLayer(2, content: "hello", blob: "hello")]
+        return result
+    }
+
     /// A spec that failed to reproduce, with differences and a culprit.
     static func unreproducible(_ name: String, passed: Bool = false, spec: String = "spec-v1") -> SpecResult {
         SpecResult(
