@@ -6,6 +6,8 @@ import Builder
 struct LayerPairing {
     /// Positions (control, experiment) of layers compared entry by entry.
     var differing: [(Int, Int)] = []
+    /// Positions (control, experiment) of the same layer in both, in experiment order.
+    var matched: [(Int, Int)] = []
     var onlyInControl: [Int] = []
     var onlyInExperiment: [Int] = []
     /// When the layers both images hold are in another order: their digests in each order.
@@ -14,7 +16,6 @@ struct LayerPairing {
     init(control: [Digest], experiment: [Digest]) {
         var unused: [Digest: [Int]] = [:]
         for (position, digest) in control.enumerated() { unused[digest, default: []].append(position) }
-        var matched: [(Int, Int)] = []
         var unmatchedB: [Int] = []
         for (position, digest) in experiment.enumerated() {
             if let first = unused[digest]?.first {
