@@ -98,9 +98,16 @@ struct ZstdDecompressionTests {
         #expect(throws: ArchiveError.corrupt("layer", "its media type says gzip, but it does not start with gzip's magic bytes")) {
             try LayerBlobSource(MemorySource(tar, label: "layer"), compression: .gzip)
         }
-        #expect(throws: ArchiveError.corrupt("layer", "its media type says zstd, but it does not start with zstd's magic bytes")) {
+        #expect(throws: ArchiveError.corrupt("layer", "its media type says zstd, but it starts as gzip does")) {
             try LayerBlobSource(MemorySource(try TestGzip.compress(tar), label: "layer"), compression: .zstd)
         }
+        #expect(throws: ArchiveError.corrupt("layer", "its media type says uncompressed, but it starts as gzip does")) {
+            try LayerBlobSource(MemorySource(try TestGzip.compress(tar), label: "layer"), compression: .none)
+        }
+        // What is not zstd at all is refused by libzstd on the first read.
+        var notZstd = try LayerBlobSource(MemorySource(tar, label: "layer"), compression: .zstd)
+        let error = #expect(throws: ArchiveError.self) { try notZstd.readAll(limit: 1 << 20) }
+        #expect(error.map { "\($0)" }?.hasPrefix("layer is corrupt: zstd data is damaged") == true, "\(String(describing: error))")
     }
 }
 

@@ -47,6 +47,29 @@ struct TestLayout {
         files[index].bytes = bytes
     }
 
+    /// Rewrites the manifest with `transform`, stores it under its new digest and points
+    /// index.json at it (digest and size), so only what `transform` changed is wrong.
+    mutating func rewriteManifest(_ transform: (String) -> String) {
+        let oldName = "blobs/sha256/\(manifestDigest.hex)"
+        let old = bytes(of: oldName)
+        let new = Array(transform(String(decoding: old, as: UTF8.self)).utf8)
+        let newDigest = Digest.of(new)
+        files.removeAll { $0.name == oldName }
+        files.insert(("blobs/sha256/\(newDigest.hex)", new), at: 0)
+        let index = String(decoding: bytes(of: "index.json"), as: UTF8.self)
+            .replacingOccurrences(of: manifestDigest.hex, with: newDigest.hex)
+            .replacingOccurrences(of: "\"size\":\(old.count)", with: "\"size\":\(new.count)")
+        replace("index.json", with: Array(index.utf8))
+        manifestDigest = newDigest
+    }
+
+    /// Stores `bytes` under their own digest in place of the blob `old`; returns the new digest.
+    mutating func replaceBlob(_ old: Digest, with bytes: [UInt8]) -> Digest {
+        files.removeAll { $0.name == "blobs/sha256/\(old.hex)" }
+        files.insert(("blobs/sha256/\(Digest.of(bytes).hex)", bytes), at: 0)
+        return Digest.of(bytes)
+    }
+
     func bytes(of name: String) -> [UInt8] {
         files.first { $0.name == name }?.bytes ?? []
     }

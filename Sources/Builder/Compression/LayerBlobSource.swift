@@ -1,55 +1,33 @@
 /// A layer blob's tar, decompressed the way its media type says it is stored. The media type is
-/// not taken on trust: a blob said to be gzip or zstd must start with that format's magic
-/// bytes. The magic is peeked and handed on, never sought back to, so a pipe loses nothing.
+/// not taken on trust: a blob said to be gzip must start as gzip does, one said to be
+/// uncompressed or zstd must not, and libzstd refuses what is not zstd. The magic is peeked and
+/// handed on (by the gzip sniffer), never sought back to, so a pipe loses nothing.
 public struct LayerBlobSource<Inner: ByteSource>: ByteSource {
-    public var inner: Inner
-    private var peeked: [UInt8]
-    private let inflater: Inflater?
+    /// Gunzips what starts as gzip and passes anything else on untouched.
+    private var sniffing: GunzipSniffingSource<Inner>
     private let unzstd: ZstdPuller?
 
-    public static var gzipMagic: [UInt8] { [0x1F, 0x8B] }
-    public static var zstdMagic: [UInt8] { [0x28, 0xB5, 0x2F, 0xFD] }
-
     public init(_ inner: Inner, compression: LayerCompression) throws {
-        self.inner = inner
-        peeked = try self.inner.readUpTo(4)
+        sniffing = try GunzipSniffingSource(inner)
         let label = inner.label
         switch compression {
-        case .none:
-            inflater = nil
-            unzstd = nil
+        case .none, .zstd:
+            guard !sniffing.isCompressed else {
+                throw ArchiveError.corrupt(label, "its media type says \(compression == .none ? "uncompressed" : "zstd"), but it starts as gzip does")
+            }
         case .gzip:
-            guard peeked.starts(with: Self.gzipMagic) else {
+            guard sniffing.isCompressed else {
                 throw ArchiveError.corrupt(label, "its media type says gzip, but it does not start with gzip's magic bytes")
             }
-            inflater = try Inflater(label: label)
-            unzstd = nil
-        case .zstd:
-            guard peeked == Self.zstdMagic else {
-                throw ArchiveError.corrupt(label, "its media type says zstd, but it does not start with zstd's magic bytes")
-            }
-            inflater = nil
-            unzstd = try ZstdPuller(label: label)
         }
+        unzstd = compression == .zstd ? try ZstdPuller(label: label) : nil
     }
 
-    public var label: String { inner.label }
+    public var inner: Inner { sniffing.inner }
+    public var label: String { sniffing.label }
 
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if let inflater {
-            return try inflater.read(into: buffer) { raw in try self.readRaw(into: raw) }
-        }
-        if let unzstd {
-            return try unzstd.read(into: buffer) { raw in try self.readRaw(into: raw) }
-        }
-        return try readRaw(into: buffer)
-    }
-
-    private mutating func readRaw(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard !peeked.isEmpty else { return try inner.read(into: buffer) }
-        let count = min(buffer.count, peeked.count)
-        for index in 0..<count { buffer[index] = peeked[index] }
-        peeked.removeFirst(count)
-        return count
+        guard let unzstd else { return try sniffing.read(into: buffer) }
+        return try unzstd.read(into: buffer) { raw in try self.sniffing.read(into: raw) }
     }
 }

@@ -68,26 +68,7 @@ public enum ArchiveDiff {
             causes += collector.differences
             consequences.insert(.layerDigest)
         }
-        for position in pairing.onlyInControl {
-            let digest = a.layerDigests[position]
-            causes.append(Difference(
-                kind: .layerOnlyIn, layer: layerName(position, nil, digest, nil), path: nil, field: "only in control",
-                control: digest.description, side: .control))
-        }
-        for position in pairing.onlyInExperiment {
-            let digest = b.layerDigests[position]
-            causes.append(Difference(
-                kind: .layerOnlyIn, layer: layerName(position, nil, digest, nil), path: nil, field: "only in experiment",
-                experiment: digest.description, side: .experiment))
-        }
-        if let order = pairing.sharedOrder {
-            let short = { (digests: [Digest]) in digests.map { String($0.hex.prefix(12)) }.joined(separator: ", ") }
-            let everyLayer = pairing.differing.isEmpty && pairing.onlyInControl.isEmpty && pairing.onlyInExperiment.isEmpty
-            causes.append(Difference(
-                kind: .layerOrder, layer: "layers", path: nil,
-                field: everyLayer ? "same layers, different order" : "shared layers in a different order",
-                control: short(order.control), experiment: short(order.experiment)))
-        }
+        causes += pairing.placementCauses(control: a.layerDigests, experiment: b.layerDigests)
         let layersDiffer = !causes.isEmpty
 
         // The config: `rootfs.diff_ids` only restates the layers.

@@ -32,26 +32,7 @@ enum ImageDiff {
             causes += collector.differences
             consequences.insert(.layerDigest)
         }
-        for position in pairing.onlyInControl {
-            let diffID = a.layers[position].diffID
-            causes.append(Difference(
-                kind: .layerOnlyIn, layer: ArchiveDiff.layerName(position, nil, diffID, nil), path: nil, field: "only in control",
-                control: diffID.description, side: .control))
-        }
-        for position in pairing.onlyInExperiment {
-            let diffID = b.layers[position].diffID
-            causes.append(Difference(
-                kind: .layerOnlyIn, layer: ArchiveDiff.layerName(position, nil, diffID, nil), path: nil, field: "only in experiment",
-                experiment: diffID.description, side: .experiment))
-        }
-        if let order = pairing.sharedOrder {
-            let short = { (digests: [Digest]) in digests.map { String($0.hex.prefix(12)) }.joined(separator: ", ") }
-            let everyLayer = pairing.differing.isEmpty && pairing.onlyInControl.isEmpty && pairing.onlyInExperiment.isEmpty
-            causes.append(Difference(
-                kind: .layerOrder, layer: "layers", path: nil,
-                field: everyLayer ? "same layers, different order" : "shared layers in a different order",
-                control: short(order.control), experiment: short(order.experiment)))
-        }
+        causes += pairing.placementCauses(control: a.layers.map(\.diffID), experiment: b.layers.map(\.diffID))
         let layersDiffer = !causes.isEmpty
 
         // The same layer stored as other bytes. Its diff_id is what makes it the same layer, so

@@ -422,25 +422,24 @@ struct ArchiveBlobs: LayoutStore {
 struct DirectoryBlobs: LayoutStore {
     let root: String
 
-    mutating func document(_ name: String) throws -> [UInt8]? {
-        let path = "\(root)/\(name)"
+    /// The file at `path`, or nil when there is none.
+    private static func file(_ path: String) throws -> RawFileSource? {
         var status = stat()
         guard lstat(path, &status) == 0 else {
             if errno == ENOENT { return nil }
             throw IOError.stat(path, errno: errno)
         }
-        var file = try RawFileSource(path: path, label: path)
+        return try RawFileSource(path: path, label: path)
+    }
+
+    mutating func document(_ name: String) throws -> [UInt8]? {
+        guard var file = try Self.file("\(root)/\(name)") else { return nil }
         return try file.readAll(limit: DockerManifest.jsonLimit)
     }
 
     mutating func blob(_ digest: Digest) throws -> (UInt64, ImageRead.BlobLocation)? {
         let path = "\(root)/\(OCILayoutNames.blobPath(digest))"
-        var status = stat()
-        guard lstat(path, &status) == 0 else {
-            if errno == ENOENT { return nil }
-            throw IOError.stat(path, errno: errno)
-        }
-        let file = try RawFileSource(path: path, label: path)
+        guard let file = try Self.file(path) else { return nil }
         var hashing = HashingSink()
         let buffer = CopyBuffer(size: 1 << 16)
         while true {
