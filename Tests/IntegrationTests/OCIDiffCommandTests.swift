@@ -43,10 +43,15 @@ struct OCIDiffCommandTests {
         let dualLayout = try Self.diff(dual.output, layout.output, json: true)
         #expect(try Self.kinds(dualLayout.out) == ["format"], "\(dualLayout.out)")
 
+        let gzipZstdKinds = try Self.kinds(try Self.diff(gzip.output, dual.output, json: true).out)
         let gzipZstd = try Self.diff(gzip.output, dual.output)
         #expect(gzipZstd.status == 1)
         #expect(gzipZstd.out.contains("tar+gzip, ") && gzipZstd.out.contains(" vs application/vnd.oci.image.layer.v1.tar+zstd, "), "\(gzipZstd.out)")
         #expect(gzipZstd.out.contains("follows from the above: layer digests, manifest Layers, manifest digest, index.json manifests"), "\(gzipZstd.out)")
+
+        // An oci-archive read from a pipe: its layers are read again from the spooled copy.
+        let piped = try HostileInputTests.bash("diff --json <(cat \"$1\") \"$2\"", [gzip.output, dual.output])
+        #expect(try Self.kinds(String(decoding: piped.stdout, as: UTF8.self)) == gzipZstdKinds, "\(piped.stderr)")
 
         try FileManager.default.copyItem(atPath: layout.output, toPath: layout.output + "-copy")
         let same = try Self.diff(layout.output, layout.output + "-copy")
@@ -113,24 +118,29 @@ struct OCIDiffCommandTests {
         #expect(evil.err.split(separator: "\n").count == 1, "\(evil.err)")
     }
 
-    @Test("check --format oci-archive explains an unreproducible spec entry by entry, and replay rebuilds it as oci-archive")
-    func checkAndReplay() throws {
+    @Test("check --format oci-archive|dual explains an unreproducible spec entry by entry, and replay rebuilds it in that format",
+          arguments: [ImageFormat.ociArchive, .dual])
+    func checkAndReplay(_ format: ImageFormat) throws {
         let fixture = try PlantedOCIBuilder.corpus(label: "ocidiff-check")
         defer { fixture.remove() }
         try fixture.addSpec("cpus", plant: "cpus")
         let json = fixture.root + "/summary.json"
-        let check = try fixture.check(["--vary=@none,+num_cpus", "--format", "oci-archive", "--compression", "zstd", "--json", json])
+        let check = try fixture.check(["--vary=@none,+num_cpus", "--format", format.rawValue, "--compression", "zstd", "--json", json])
         #expect(check.status == 1, "\(check.stderr)")
         let spec = try #require(try fixture.summary(json).specs.first)
         #expect(spec.outcome == .unreproducible, "\(spec.explanation)")
-        #expect(spec.builds.allSatisfy { $0.format == .ociArchive && $0.compression == .zstd })
+        #expect(spec.builds.allSatisfy { $0.format == format && $0.compression == .zstd })
         #expect(spec.explanation.contains("etc/value: content differs:"), "\(spec.explanation)")
         #expect(spec.explanation.contains("follows from the above: layer digests"), "\(spec.explanation)")
+        // The OCI differences (index.json, packaging, manifest digest) meet the published contract.
+        let validation = try CLI.run(
+            ["python3", CLI.repositoryRoot + "/Scripts/validate-summary", json], executable: "/usr/bin/env")
+        #expect(validation.status == 0, "\(String(decoding: validation.stdout, as: UTF8.self))\(validation.stderr)")
 
         let replay = try CLI.run(["replay", "1", "cpus", "--db", fixture.database, "--builder", fixture.builder])
         let text = String(decoding: replay.stdout, as: UTF8.self) + replay.stderr
         #expect(replay.status == 1, "\(text)")
-        #expect(text.contains("Replaying cpus (") && text.contains("(oci-archive, zstd layers)."), "\(text)")
+        #expect(text.contains("Replaying cpus (") && text.contains("(\(format.rawValue), zstd layers)."), "\(text)")
         #expect(text.contains("(as recorded)"), "the replayed builds give the recorded archive digests: \(text)")
         #expect(text.contains("etc/value: content differs:\n    @@ -1,3 +1,3 @@\n     first line\n    -"), "\(text)")
     }

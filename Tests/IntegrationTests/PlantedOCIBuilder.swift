@@ -1,10 +1,10 @@
 import Foundation
 
-/// A stand-in for `repro-check build --format oci-archive`, passed to `check --builder`: like
-/// `PlantedCorpus`'s builder it plants one kind of nondeterminism in `etc/value`, but it streams
-/// an oci-archive (layer compressed as `--compression` says, gzip by default) and reports its
-/// image ID and manifest digest on stderr as `build` does. Without `--format oci-archive` it
-/// fails, so a caller that forgets to ask for the recorded format is caught.
+/// A stand-in for `repro-check build --format oci-archive|dual`, passed to `check --builder`:
+/// like `PlantedCorpus`'s builder it plants one kind of nondeterminism in `etc/value`, but it
+/// streams an oci-archive or dual archive (layer compressed as `--compression` says, gzip by
+/// default) and reports its image ID and manifest digest on stderr as `build` does. Asked for
+/// any other format it fails, so a caller that forgets to ask for the recorded format is caught.
 enum PlantedOCIBuilder {
     static let script = #"""
         #!/bin/sh
@@ -20,7 +20,10 @@ enum PlantedOCIBuilder {
           esac
           previous="$argument"
         done
-        if [ "$format" != oci-archive ]; then echo "this planted builder writes only oci-archive, not $format" >&2; exit 4; fi
+        case "$format" in
+          oci-archive|dual) ;;
+          *) echo "this planted builder writes only oci-archive and dual, not $format" >&2; exit 4 ;;
+        esac
         plant=$(sed -n 's/.*"tag": *"\([a-z_]*\)".*/\1/p' "$spec")
         value=fixed
         case "$plant" in
@@ -54,9 +57,14 @@ enum PlantedOCIBuilder {
         printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"latest"}}]}' \
           "$manifest" "$manifest_size" > "$work/out/index.json"
         printf '{"imageLayoutVersion":"1.0.0"}' > "$work/out/oci-layout"
+        members="blobs index.json oci-layout"
+        if [ "$format" = dual ]; then
+          printf '[{"Config":"blobs/sha256/%s","RepoTags":["planted:latest"],"Layers":["blobs/sha256/%s"]}]' "$config" "$blob" > "$work/out/manifest.json"
+          members="blobs index.json manifest.json oci-layout"
+        fi
         echo "image ID sha256:$config" >&2
-        echo "manifest digest sha256:$manifest (oci-archive, layers $compression; gzip(1), zstd(1))" >&2
-        cd "$work/out" && tar $tarflags -cf - blobs index.json oci-layout
+        echo "manifest digest sha256:$manifest ($format, layers $compression; gzip(1), zstd(1))" >&2
+        cd "$work/out" && tar $tarflags -cf - $members
         """#
 
     /// A planted corpus whose builder is this script.
