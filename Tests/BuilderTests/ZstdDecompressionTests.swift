@@ -75,6 +75,27 @@ struct ZstdDecompressionTests {
         #expect(throws: ArchiveError.self) { try Self.push(Array(compressed.prefix(20)) + Array("not zstd at all".utf8), chunk: 4096) }
     }
 
+    @Test("refuses a pre-1.0 legacy frame however the input is split (a FuzzZstd finding), and reads past a skippable frame")
+    func legacyAndSkippable() throws {
+        // zstd v0.7's magic number, then what FuzzZstd mutated: libzstd decoded it whole but not byte by byte.
+        let legacy = Array(Data(base64Encoded: "J7Uv/YEAAARjewEAAAA=") ?? Data())
+        for chunk in [1, 4096] {
+            #expect(throws: ArchiveError.corrupt("blob.zst", "zstd data is damaged (a frame starts with 27b52ffd, not zstd's magic number)")) {
+                try Self.push(legacy, chunk: chunk)
+            }
+            #expect(throws: ArchiveError.corrupt("blob.zst", "zstd data is damaged (a frame starts with 27b52ffd, not zstd's magic number)")) {
+                try Self.pull(legacy, chunk: chunk)
+            }
+        }
+        let skippable: [UInt8] = [0x5A, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 0x61, 0x62, 0x63] + (try Self.zstd(Array("after\n".utf8)))
+        #expect(try Self.push(skippable, chunk: 1) == Array("after\n".utf8))
+        #expect(try Self.pull(skippable, chunk: 3) == Array("after\n".utf8))
+        // A next frame begun but cut short is truncated, not a clean end.
+        let begun = try Self.zstd(Array("one\n".utf8)) + [0x28, 0xB5]
+        #expect(throws: ArchiveError.truncated("blob.zst")) { try Self.push(begun, chunk: 1) }
+        #expect(throws: ArchiveError.truncated("blob.zst")) { try Self.pull(begun, chunk: 2) }
+    }
+
     @Test("refuses a frame whose window is larger than 128 MiB instead of allocating it")
     func hugeWindow() throws {
         // Magic, a frame header with no content size and a window of 2^30, then one last raw block of one byte.

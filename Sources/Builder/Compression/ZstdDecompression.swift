@@ -7,7 +7,9 @@ import CZstd
 /// window of at most 2^`windowLogMax` bytes; a frame that asks for a larger window is refused
 /// instead of allocated. Concatenated frames (and skippable frames) are read as zstd(1) reads
 /// them; anything else after a frame, damage or a stream that stops inside a frame is an error
-/// naming the input, never a crash.
+/// naming the input, never a crash. Only zstd frames are accepted, not the pre-1.0 "legacy"
+/// formats libzstd can also decode: no OCI layer is stored that way, and libzstd decodes them
+/// differently depending on how the input is split (found by FuzzZstd).
 final class ZstdDecompressor {
     /// 128 MiB, libzstd's own default limit: what `zstd --long` at most writes without
     /// `--memory`, far above the 2 MiB window of level 3.
@@ -19,6 +21,13 @@ final class ZstdDecompressor {
     private(set) var atFrameEnd = false
     /// Whether any frame ended; an empty stream holds no frame and is truncated.
     private(set) var sawFrame = false
+    /// Whether the next byte starts a frame, whose magic number is checked before zstd sees it.
+    private var expectingFrame = true
+    /// The next frame's magic number, as far as it has arrived.
+    private var magic: [UInt8] = []
+
+    /// The stream may end here: right after a frame, with nothing of a next one begun.
+    var isAtCleanEnd: Bool { atFrameEnd && magic.isEmpty }
 
     init(label: String) throws {
         self.label = label
@@ -37,18 +46,46 @@ final class ZstdDecompressor {
 
     /// One step: consumes from `input` and fills `output` as far as zstd can.
     func step(_ input: inout ZSTD_inBuffer, _ output: inout ZSTD_outBuffer) throws {
+        if expectingFrame {
+            while magic.count < 4, input.pos < input.size, let base = input.src {
+                magic.append(base.load(fromByteOffset: input.pos, as: UInt8.self))
+                input.pos += 1
+            }
+            guard magic.count == 4 else { return }
+            guard Self.isFrameMagic(magic) else {
+                throw ArchiveError.corrupt(label, "zstd data is damaged (a frame starts with \(Hex.encode(magic)), not zstd's magic number)")
+            }
+            try magic.withUnsafeBytes { raw in
+                var header = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
+                try decompress(&header, &output)
+            }
+            magic = []
+            expectingFrame = false
+        }
+        try decompress(&input, &output)
+    }
+
+    private func decompress(_ input: inout ZSTD_inBuffer, _ output: inout ZSTD_outBuffer) throws {
         let rc = ZSTD_decompressStream(context, &output, &input)
         if ZSTD_isError(rc) != 0 {
             throw ArchiveError.corrupt(label, "zstd data is damaged (\(String(cString: ZSTD_getErrorName(rc))))")
         }
         // 0 means a frame was fully decoded and flushed; any other value, more is expected.
         atFrameEnd = rc == 0
-        if atFrameEnd { sawFrame = true }
+        if atFrameEnd {
+            sawFrame = true
+            expectingFrame = true
+        }
+    }
+
+    /// A zstd frame (0xFD2FB528) or a skippable frame (0x184D2A50 to 0x184D2A5F), little-endian.
+    static func isFrameMagic(_ bytes: [UInt8]) -> Bool {
+        bytes == [0x28, 0xB5, 0x2F, 0xFD] || (bytes[0] & 0xF0 == 0x50 && Array(bytes[1...]) == [0x2A, 0x4D, 0x18])
     }
 
     /// Throws unless the stream stopped at the end of a frame.
     func finish() throws {
-        guard atFrameEnd, sawFrame else { throw ArchiveError.truncated(label) }
+        guard isAtCleanEnd, sawFrame else { throw ArchiveError.truncated(label) }
     }
 }
 
@@ -75,7 +112,7 @@ public struct UnzstdSink<Inner: ByteSink>: ByteSink {
             if target.pos > 0 { try inner.write(UnsafeRawBufferPointer(rebasing: output.bytes[0..<target.pos])) }
             // A full output buffer may leave more to flush even with all input consumed (unless
             // the frame ended: another call with no input would start waiting for a next frame).
-            if input.pos == input.size && (target.pos < target.size || state.atFrameEnd) { return }
+            if input.pos == input.size && (target.pos < target.size || state.isAtCleanEnd) { return }
             if target.pos == 0 && input.pos == consumedBefore {
                 throw ArchiveError.corrupt(state.label, "zstd data is damaged (no progress)")
             }
@@ -127,7 +164,7 @@ final class ZstdPuller {
             }
             // At a frame's end with no input left there is nothing to flush; another call would
             // only start waiting for a next frame.
-            if start == end && inputEnded && state.atFrameEnd { return 0 }
+            if start == end && inputEnded && state.isAtCleanEnd { return 0 }
             var source = ZSTD_inBuffer(src: input.bytes.baseAddress.map { UnsafeRawPointer($0 + start) }, size: end - start, pos: 0)
             var target = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
             try state.step(&source, &target)
