@@ -75,7 +75,7 @@ struct ZstdDecompressionTests {
         #expect(throws: ArchiveError.self) { try Self.push(Array(compressed.prefix(20)) + Array("not zstd at all".utf8), chunk: 4096) }
     }
 
-    @Test("refuses a pre-1.0 legacy frame however the input is split (a FuzzZstd finding), and reads past a skippable frame")
+    @Test("refuses a pre-1.0 legacy frame and a crafted frame however the input is split (FuzzZstd findings), and reads past a skippable frame")
     func legacyAndSkippable() throws {
         // zstd v0.7's magic number, then what FuzzZstd mutated: libzstd decoded it whole but not byte by byte.
         let legacy = Array(Data(base64Encoded: "J7Uv/YEAAARjewEAAAA=") ?? Data())
@@ -90,6 +90,13 @@ struct ZstdDecompressionTests {
         let skippable: [UInt8] = [0x5A, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 0x61, 0x62, 0x63] + (try Self.zstd(Array("after\n".utf8)))
         #expect(try Self.push(skippable, chunk: 1) == Array("after\n".utf8))
         #expect(try Self.pull(skippable, chunk: 3) == Array("after\n".utf8))
+        // A crafted frame (content size 6477, one empty RLE block) that libzstd's single-pass
+        // shortcut took for a whole frame when its magic number was fed apart (FuzzZstd).
+        let crafted = Array(Data(base64Encoded: "KLUv/VAqTRgDAAAAMP97") ?? Data())
+        for chunk in [1, 3, 4096] {
+            #expect(throws: ArchiveError.self) { try Self.push(crafted, chunk: chunk) }
+            #expect(throws: ArchiveError.self) { try Self.pull(crafted, chunk: chunk) }
+        }
         // A next frame begun but cut short is truncated, not a clean end.
         let begun = try Self.zstd(Array("one\n".utf8)) + [0x28, 0xB5]
         #expect(throws: ArchiveError.truncated("blob.zst")) { try Self.push(begun, chunk: 1) }

@@ -46,7 +46,17 @@ final class ZstdDecompressor {
 
     /// One step: consumes from `input` and fills `output` as far as zstd can.
     func step(_ input: inout ZSTD_inBuffer, _ output: inout ZSTD_outBuffer) throws {
-        if expectingFrame {
+        if expectingFrame, magic.isEmpty, input.size - input.pos >= 4, let base = input.src {
+            // The whole magic number is here: checked in place, so zstd sees the frame's start
+            // together with what follows. (Fed apart, libzstd's single-pass shortcut reads a
+            // crafted frame differently from how it streams it: a FuzzZstd finding.)
+            let bytes = (0..<4).map { base.load(fromByteOffset: input.pos + $0, as: UInt8.self) }
+            guard Self.isFrameMagic(bytes) else {
+                throw ArchiveError.corrupt(label, "zstd data is damaged (a frame starts with \(Hex.encode(bytes)), not zstd's magic number)")
+            }
+            expectingFrame = false
+        } else if expectingFrame {
+            // The magic number arrives in pieces: gathered, checked, then fed on its own.
             while magic.count < 4, input.pos < input.size, let base = input.src {
                 magic.append(base.load(fromByteOffset: input.pos, as: UInt8.self))
                 input.pos += 1
