@@ -21,13 +21,13 @@ final class ZstdDecompressor {
     private(set) var atFrameEnd = false
     /// Whether any frame ended; an empty stream holds no frame and is truncated.
     private(set) var sawFrame = false
-    /// Whether the next byte starts a frame, whose magic number is checked before zstd sees it.
+    /// Whether the next byte starts a frame, whose header is gathered before zstd sees it.
     private var expectingFrame = true
-    /// The next frame's magic number, as far as it has arrived.
-    private var magic: [UInt8] = []
+    /// The next frame's header, as far as it has arrived.
+    private var header: [UInt8] = []
 
     /// The stream may end here: right after a frame, with nothing of a next one begun.
-    var isAtCleanEnd: Bool { atFrameEnd && magic.isEmpty }
+    var isAtCleanEnd: Bool { atFrameEnd && header.isEmpty }
 
     init(label: String) throws {
         self.label = label
@@ -45,34 +45,45 @@ final class ZstdDecompressor {
     deinit { ZSTD_freeDCtx(context) }
 
     /// One step: consumes from `input` and fills `output` as far as zstd can.
+    ///
+    /// Each frame's header is gathered and fed to zstd on its own, whatever the chunks the input
+    /// comes in: libzstd decodes a frame in one pass when the header arrives together with the
+    /// whole frame, and streams it otherwise, and on crafted frames the two disagree (FuzzZstd
+    /// found both ways round). Fed alone, the header never comes with the frame, so every frame
+    /// is streamed and the outcome does not depend on the chunks.
     func step(_ input: inout ZSTD_inBuffer, _ output: inout ZSTD_outBuffer) throws {
-        if expectingFrame, magic.isEmpty, input.size - input.pos >= 4, let base = input.src {
-            // The whole magic number is here: checked in place, so zstd sees the frame's start
-            // together with what follows. (Fed apart, libzstd's single-pass shortcut reads a
-            // crafted frame differently from how it streams it: a FuzzZstd finding.)
-            let bytes = (0..<4).map { base.load(fromByteOffset: input.pos + $0, as: UInt8.self) }
-            guard Self.isFrameMagic(bytes) else {
-                throw ArchiveError.corrupt(label, "zstd data is damaged (a frame starts with \(Hex.encode(bytes)), not zstd's magic number)")
-            }
-            expectingFrame = false
-        } else if expectingFrame {
-            // The magic number arrives in pieces: gathered, checked, then fed on its own.
-            while magic.count < 4, input.pos < input.size, let base = input.src {
-                magic.append(base.load(fromByteOffset: input.pos, as: UInt8.self))
+        if expectingFrame {
+            while try header.count < headerLength(), input.pos < input.size, let base = input.src {
+                header.append(base.load(fromByteOffset: input.pos, as: UInt8.self))
                 input.pos += 1
             }
-            guard magic.count == 4 else { return }
-            guard Self.isFrameMagic(magic) else {
-                throw ArchiveError.corrupt(label, "zstd data is damaged (a frame starts with \(Hex.encode(magic)), not zstd's magic number)")
+            guard try header.count == headerLength() else { return }
+            try header.withUnsafeBytes { raw in
+                var alone = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
+                try decompress(&alone, &output)
             }
-            try magic.withUnsafeBytes { raw in
-                var header = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
-                try decompress(&header, &output)
-            }
-            magic = []
+            header = []
             expectingFrame = false
         }
         try decompress(&input, &output)
+    }
+
+    /// How long the header being gathered is, as far as its bytes so far tell (RFC 8878 3.1.1):
+    /// the magic number first (a zstd frame or a skippable frame, nothing else), then the
+    /// frame header descriptor, which says which optional fields follow.
+    private func headerLength() throws -> Int {
+        guard header.count >= 4 else { return 4 }
+        let magic = Array(header[0..<4])
+        if magic[0] & 0xF0 == 0x50 && Array(magic[1...]) == [0x2A, 0x4D, 0x18] { return 8 }
+        guard magic == [0x28, 0xB5, 0x2F, 0xFD] else {
+            throw ArchiveError.corrupt(label, "zstd data is damaged (a frame starts with \(Hex.encode(magic)), not zstd's magic number)")
+        }
+        guard header.count >= 5 else { return 5 }
+        let descriptor = header[4]
+        let singleSegment = descriptor & 0x20 != 0
+        let contentSize = [singleSegment ? 1 : 0, 2, 4, 8][Int(descriptor >> 6)]
+        let dictionaryID = [0, 1, 2, 4][Int(descriptor & 3)]
+        return 5 + (singleSegment ? 0 : 1) + dictionaryID + contentSize
     }
 
     private func decompress(_ input: inout ZSTD_inBuffer, _ output: inout ZSTD_outBuffer) throws {
@@ -86,11 +97,6 @@ final class ZstdDecompressor {
             sawFrame = true
             expectingFrame = true
         }
-    }
-
-    /// A zstd frame (0xFD2FB528) or a skippable frame (0x184D2A50 to 0x184D2A5F), little-endian.
-    static func isFrameMagic(_ bytes: [UInt8]) -> Bool {
-        bytes == [0x28, 0xB5, 0x2F, 0xFD] || (bytes[0] & 0xF0 == 0x50 && Array(bytes[1...]) == [0x2A, 0x4D, 0x18])
     }
 
     /// Throws unless the stream stopped at the end of a frame.
