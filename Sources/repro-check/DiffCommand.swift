@@ -6,16 +6,19 @@ import Harness
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "Explain how two image archives differ, down to the layer, entry and header field.",
+        abstract: "Explain how two images differ, down to the layer, entry and header field.",
         discussion: """
-            Causes come first (entries inside layers, layers added, removed or moved, config and manifest keys); \
-            what merely follows from them (layer digests, rootfs.diff_ids, manifest Config and Layers) is one last line. \
+            Each image may be a docker-archive, an oci-archive, a dual archive or an oci-layout directory, in any pairing. \
+            Layers are paired by diff_id, so the same image in two formats has no difference in content, only in packaging. \
+            Causes come first (entries inside layers, decompressed; layers added, removed or moved; a layer compressed \
+            to other bytes; config, manifest and index.json keys); what merely follows from them (layer digests, \
+            rootfs.diff_ids, descriptors) is one last line. \
             A changed text file is shown as a unified diff, a binary one by its first differing byte. \
-            Exits 0 when the archives are identical, 1 when they differ, 2 when one cannot be read.
+            Exits 0 when the images are identical, 1 when they differ, 2 when one cannot be read.
             """
     )
 
-    @Argument(help: "The control archive (docker-archive, optionally gzip-compressed; a pipe will do).")
+    @Argument(help: "The control image: a docker-archive (optionally gzip-compressed), oci-archive or dual file (a pipe will do), or an oci-layout directory.")
     var control: String
 
     @Argument(help: "The experiment archive.")

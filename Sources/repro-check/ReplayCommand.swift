@@ -19,7 +19,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("db"), help: "The results database.")
     var database = "reports/repro.sqlite"
 
-    @Option(name: .customLong("keep-artifacts"), help: "Keep both archives as DIR/control.tar and DIR/experiment.tar.")
+    @Option(name: .customLong("keep-artifacts"), help: "Keep both archives as DIR/control.tar and DIR/experiment.tar (in the format the run recorded).")
     var keepArtifacts: String?
 
     @Option(name: .customLong("builder"), help: .hidden)
@@ -35,8 +35,11 @@ struct ReplayCommand: ParsableCommand {
         guard let recorded = try results.specResult(runID: run, matching: keys) else {
             throw UsageError("\(database): run \(run) did not check a spec named or at \(spec)")
         }
+        // The experiment that was compared with the control: the same format and compression.
         guard let control = recorded.builds.first(where: { $0.role == .control }),
-              let experiment = recorded.builds.first(where: { $0.role == .experiment })
+              let experiment = recorded.builds.first(where: {
+                  $0.role == .experiment && $0.format == control.format && $0.compression == control.compression
+              })
         else { throw UsageError("\(database): run \(run) recorded no control and experiment build of \(recorded.specName)") }
         guard FileManager.default.fileExists(atPath: recorded.specPath) else {
             throw UsageError("\(recorded.specPath): the spec run \(run) checked no longer exists")
@@ -52,7 +55,10 @@ struct ReplayCommand: ParsableCommand {
         let outputs = keepArtifacts.map { SpecDiscoveryPath.absolute($0) } ?? workRoot
         try? FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: true)
 
-        print("Replaying \(recorded.specName) (\(recorded.specPath)) as run \(run) built it.")
+        let packaging = control.format.isOCI
+            ? "\(control.format.rawValue), \(control.compression?.rawValue ?? LayerCompression.gzip.rawValue) layers"
+            : control.format.rawValue
+        print("Replaying \(recorded.specName) (\(recorded.specPath)) as run \(run) built it (\(packaging)).")
         if let now = try? ImageSpec.summary(ofSpecAt: recorded.specPath), now.inputDigest != recorded.specDigest {
             print("Note: the spec or its inputs changed since run \(run) (spec digest \(recorded.specDigest) then, \(now.inputDigest) now); building them as they are now.")
         }
@@ -61,7 +67,7 @@ struct ReplayCommand: ParsableCommand {
         let registry = ChildRegistry()
         let sources = CheckCommand.stopChildrenOnSignals(registry)
         defer { sources.forEach { $0.cancel() } }
-        let executor = BuildExecutor(host: host, registry: registry)
+        let executor = replay.executor(host: host, registry: registry)
         var built: [ExecutedBuild] = []
         for (role, recordedBuild) in [(BuildRole.control, control), (.experiment, experiment)] {
             let plan = replay.plan(role, specPath: recorded.specPath)
@@ -80,7 +86,9 @@ struct ReplayCommand: ParsableCommand {
             print("Identical: both builds gave \(built[0].result.imageDigest?.description ?? "?").")
             return
         }
-        let differences = try ArchiveDiff.compare(control: controlFile, experiment: experimentFile)
+        let differences = try ArchiveDiff.compare(
+            control: controlFile, experiment: experimentFile,
+            compressors: (built[0].result.compressorVersions, built[1].result.compressorVersions))
         print("Different:")
         print(ArchiveDiff.explain(Array(differences.prefix(20))), terminator: "")
         if differences.count > 20 { print("… and \(differences.count - 20) more.") }

@@ -1,7 +1,8 @@
 import Builder
 
-/// Explains how two docker-archive files differ, the way diffoci and diffoscope do: down to
-/// the layer, the entry path and the header field, or the config key path.
+/// Explains how two images differ, the way diffoci and diffoscope do: down to the layer, the
+/// entry path and the header field, or the config key path. Two docker-archives are compared
+/// here; anything involving an OCI layout (oci-archive, dual, oci-layout) by `ImageDiff`.
 ///
 /// Causes come first: entries inside layers, layers present on one side or moved, config and
 /// manifest keys that differ by themselves, outer member headers. What merely follows from
@@ -15,17 +16,34 @@ public enum ArchiveDiff {
     /// Past this many differences in one part (a layer, the config), the rest are counted.
     public static let defaultLimit = 50
 
-    /// The differences between `control` and `experiment` (paths of docker-archive files,
-    /// optionally gzip-compressed); empty when their streams are identical.
-    public static func compare(control: String, experiment: String, limit: Int = defaultLimit) throws -> [Difference] {
+    /// The differences between `control` and `experiment`: docker-archive files (optionally
+    /// gzip-compressed), oci-archive or dual files, or oci-layout directories, in any pairing;
+    /// empty when their streams are identical. `compressors` names the compression libraries
+    /// each build used, when known, so a blob compressed differently can say which.
+    public static func compare(
+        control: String, experiment: String, limit: Int = defaultLimit, compressors: (control: String?, experiment: String?) = (nil, nil)
+    ) throws -> [Difference] {
         // Either may be a pipe: each is read once to index it, and again (from a spooled copy
         // if it is not a regular file) for the layers that differ.
-        let inputA = try RereadableInput(path: control)
-        let inputB = try RereadableInput(path: experiment)
-        let a = try ArchiveIndex.read(input: inputA)
-        let b = try ArchiveIndex.read(input: inputB)
-        if a.streamDigest == b.streamDigest { return [] }
+        let sourceA = try ImageSource.open(control)
+        let sourceB = try ImageSource.open(experiment)
+        if case let .archive(inputA, scanA) = sourceA, case let .archive(inputB, scanB) = sourceB {
+            if scanA.streamDigest == scanB.streamDigest { return [] }
+            if !scanA.isOCILayout && !scanB.isOCILayout {
+                return try compareDocker(
+                    try ArchiveIndex(scan: scanA), try ArchiveIndex(scan: scanB), inputA: inputA, inputB: inputB, limit: limit)
+            }
+        }
+        var a = try ImageRead(source: sourceA, compressors: compressors.control)
+        var b = try ImageRead(source: sourceB, compressors: compressors.experiment)
+        return try ImageDiff.compare(&a, &b, limit: limit)
+    }
 
+    /// Two docker-archives: members matched by role, layers by digest.
+    private static func compareDocker(
+        _ a: ArchiveIndex, _ b: ArchiveIndex, inputA: RereadableInput, inputB: RereadableInput, limit: Int
+    ) throws -> [Difference] {
+        let control = inputA.label, experiment = inputB.label
         var causes: [Difference] = []
         var consequences: Set<Difference.Consequence> = []
 
@@ -50,26 +68,7 @@ public enum ArchiveDiff {
             causes += collector.differences
             consequences.insert(.layerDigest)
         }
-        for position in pairing.onlyInControl {
-            let digest = a.layerDigests[position]
-            causes.append(Difference(
-                kind: .layerOnlyIn, layer: layerName(position, nil, digest, nil), path: nil, field: "only in control",
-                control: digest.description, side: .control))
-        }
-        for position in pairing.onlyInExperiment {
-            let digest = b.layerDigests[position]
-            causes.append(Difference(
-                kind: .layerOnlyIn, layer: layerName(position, nil, digest, nil), path: nil, field: "only in experiment",
-                experiment: digest.description, side: .experiment))
-        }
-        if let order = pairing.sharedOrder {
-            let short = { (digests: [Digest]) in digests.map { String($0.hex.prefix(12)) }.joined(separator: ", ") }
-            let everyLayer = pairing.differing.isEmpty && pairing.onlyInControl.isEmpty && pairing.onlyInExperiment.isEmpty
-            causes.append(Difference(
-                kind: .layerOrder, layer: "layers", path: nil,
-                field: everyLayer ? "same layers, different order" : "shared layers in a different order",
-                control: short(order.control), experiment: short(order.experiment)))
-        }
+        causes += pairing.placementCauses(control: a.layerDigests, experiment: b.layerDigests)
         let layersDiffer = !causes.isEmpty
 
         // The config: `rootfs.diff_ids` only restates the layers.
@@ -104,7 +103,7 @@ public enum ArchiveDiff {
         }
 
         var archive = DifferenceCollector(layer: nil, limit: limit)
-        compareMembers(a, b, into: &archive)
+        compareMembers(a.table, b.table, into: &archive)
         causes += archive.differences
 
         if causes.isEmpty {
@@ -122,7 +121,7 @@ public enum ArchiveDiff {
 
     /// A JSON document's differences, split into causes (at most `limit`, the rest counted) and
     /// the consequences `derived` names for a key path.
-    private static func jsonDifferences(
+    static func jsonDifferences(
         _ a: JSONValue, _ b: JSONValue, kind: Difference.Kind, layer: String, limit: Int,
         derived: (String?) -> Difference.Consequence?
     ) -> (causes: [Difference], consequences: Set<Difference.Consequence>) {
@@ -162,7 +161,7 @@ public enum ArchiveDiff {
     /// The outer members themselves: which exist, their order, and their header fields.
     /// Members are matched by role (the manifest, the config, layer N) because a layer's or
     /// config's name is its digest, already reported where the content differs.
-    private static func compareMembers(_ a: ArchiveIndex, _ b: ArchiveIndex, into collector: inout DifferenceCollector) {
+    static func compareMembers(_ a: MemberTable, _ b: MemberTable, into collector: inout DifferenceCollector) {
         let rolesA = a.roles, rolesB = b.roles
         let byRoleA = Dictionary(zip(rolesA, a.members.indices).map { ($0, $1) }, uniquingKeysWith: { first, _ in first })
         let byRoleB = Dictionary(zip(rolesB, b.members.indices).map { ($0, $1) }, uniquingKeysWith: { first, _ in first })
@@ -192,16 +191,38 @@ public enum ArchiveDiff {
     }
 }
 
-/// One archive's outer members and JSON documents, from a first full read.
-struct ArchiveIndex {
-    struct Member {
-        var header: TarHeader
-        var digest: Digest
-        var size: UInt64
-    }
+/// An archive's members with what each is (`manifest.json`, `config`, `layer 2`…), for matching
+/// members across archives whose names are digests.
+struct MemberTable {
+    var members: [MemberScan.Member]
+    /// Member positions of the layers, in manifest order.
+    var layerOrdinals: [Int]
+    /// Named roles of other members by position (the manifest, the config, index.json…).
+    var named: [Int: String]
 
+    var roles: [String] {
+        var seen: [String: Int] = [:]
+        return members.indices.map { ordinal in
+            var role: String
+            if let name = named[ordinal] {
+                role = name
+            } else if let position = layerOrdinals.firstIndex(of: ordinal) {
+                role = "layer \(position + 1)"
+            } else {
+                role = members[ordinal].header.nameString
+            }
+            let occurrence = seen[role, default: 0]
+            seen[role] = occurrence + 1
+            if occurrence > 0 { role += " #\(occurrence + 1)" }
+            return role
+        }
+    }
+}
+
+/// A docker-archive's members and JSON documents, from a first full read.
+struct ArchiveIndex {
     var path: String
-    var members: [Member]
+    var members: [MemberScan.Member]
     /// sha256 of the (decompressed) stream.
     var streamDigest: Digest
     var manifestDigest: Digest
@@ -216,36 +237,18 @@ struct ArchiveIndex {
     /// Each layer's digest (its diffID when stored uncompressed), in manifest order.
     var layerDigests: [Digest] { layerOrdinals.map { members[$0].digest } }
 
-    static func read(input: RereadableInput) throws -> ArchiveIndex {
-        let path = input.label
-        var reader = TarReader(source: HashingSource(try input.firstPass()))
-        var members: [Member] = []
-        var kept: [Int: [UInt8]] = [:]
-        while let header = try reader.next() {
-            let name = header.nameString
-            let size = header.carriesData ? header.size : 0
-            let keep = try DockerManifest.keeps(name: name, size: size, label: path)
-            var hashing = HashingSink()
-            var bytes: [UInt8] = []
-            try reader.forEachChunk { chunk in
-                try hashing.write(chunk)
-                if keep { bytes.append(contentsOf: chunk) }
-            }
-            if keep { kept[members.count] = bytes }
-            members.append(Member(header: header, digest: hashing.finalize().digest, size: size))
-        }
-        try reader.drainTrailer()
-        let streamDigest = reader.source.hashing.finalize().digest
-
+    init(scan: MemberScan) throws {
+        let path = scan.label
+        let members = scan.members
         // The last copy wins, as when docker loads an archive with a repeated name.
-        guard let manifestOrdinal = members.lastIndex(where: { $0.header.nameString == DockerManifest.memberName }),
-              let manifestBytes = kept[manifestOrdinal]
+        guard let manifestOrdinal = scan.lastMember(named: DockerManifest.memberName),
+              let manifestBytes = scan.kept[manifestOrdinal]
         else { throw ArchiveError.missingMember(path, DockerManifest.memberName) }
         let manifest = try DockerManifest.parse(manifestBytes, label: path)
         // Already parsed once by DockerManifest.parse, so this cannot fail.
         let manifestJSON = (try? JSONParser.parse(manifestBytes)) ?? .null
-        guard let configOrdinal = members.lastIndex(where: { $0.header.nameString == manifest.configName }),
-              let configBytes = kept[configOrdinal]
+        guard let configOrdinal = scan.lastMember(named: manifest.configName),
+              let configBytes = scan.kept[configOrdinal]
         else { throw ArchiveError.missingMember(path, manifest.configName) }
         let configJSON = try ImageConfigHistory.parse(configBytes, label: path)
 
@@ -258,32 +261,20 @@ struct ArchiveIndex {
             guard occurrence < matching.count else { throw ArchiveError.missingMember(path, name) }
             layerOrdinals.append(matching[occurrence])
         }
-        return ArchiveIndex(
-            path: path, members: members, streamDigest: streamDigest, manifestDigest: members[manifestOrdinal].digest,
-            manifestJSON: manifestJSON, configDigest: members[configOrdinal].digest, configJSON: configJSON,
-            layerOrdinals: layerOrdinals, manifestOrdinal: manifestOrdinal, configOrdinal: configOrdinal
-        )
+        self.path = path
+        self.members = members
+        streamDigest = scan.streamDigest
+        manifestDigest = members[manifestOrdinal].digest
+        self.manifestJSON = manifestJSON
+        configDigest = members[configOrdinal].digest
+        self.configJSON = configJSON
+        self.layerOrdinals = layerOrdinals
+        self.manifestOrdinal = manifestOrdinal
+        self.configOrdinal = configOrdinal
     }
 
-    /// What each member is, for matching members across archives whose names are digests.
-    var roles: [String] {
-        var seen: [String: Int] = [:]
-        return members.indices.map { ordinal in
-            var role: String
-            if ordinal == manifestOrdinal {
-                role = DockerManifest.memberName
-            } else if ordinal == configOrdinal {
-                role = "config"
-            } else if let position = layerOrdinals.firstIndex(of: ordinal) {
-                role = "layer \(position + 1)"
-            } else {
-                role = members[ordinal].header.nameString
-            }
-            let occurrence = seen[role, default: 0]
-            seen[role] = occurrence + 1
-            if occurrence > 0 { role += " #\(occurrence + 1)" }
-            return role
-        }
+    var table: MemberTable {
+        MemberTable(members: members, layerOrdinals: layerOrdinals, named: [manifestOrdinal: DockerManifest.memberName, configOrdinal: "config"])
     }
 }
 

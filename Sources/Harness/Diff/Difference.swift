@@ -20,10 +20,17 @@ public struct Difference: Sendable, Codable, Equatable {
         case layerOnlyIn = "layer-only-in"
         /// The same layers in another order.
         case layerOrder = "layer-order"
+        /// The same layer (equal diff_id) stored as different blob bytes: another compression,
+        /// level or compressor version (`control`/`experiment` name media type, size, blob).
+        case layerCompression = "layer-compression"
         /// A config key that differs of its own accord (`path` is the key path).
         case configField = "config-field"
         /// A manifest key that differs of its own accord (`RepoTags`, …).
         case manifestField = "manifest-field"
+        /// An OCI `index.json` key that differs of its own accord (the tag annotation, …).
+        case indexField = "index-field"
+        /// The image is packaged differently (docker-archive, oci-archive, dual, oci-layout).
+        case format
         /// A header field, presence or order of a member of the outer archive.
         case member
         /// What merely follows from the differences above (layer digests, `rootfs.diff_ids`,
@@ -38,6 +45,12 @@ public struct Difference: Sendable, Codable, Equatable {
 
         /// A difference of one entry inside a layer.
         public var isEntry: Bool { [.entryContent, .entryField, .entryOnlyIn, .entryOrder].contains(self) }
+
+        /// Whether the image itself (its config or the uncompressed layers) may differ, rather
+        /// than only how it is packaged; unknown rows and counted rests count as content.
+        public var mayBeContent: Bool {
+            ![.layerCompression, .manifestField, .indexField, .format, .member, .derived].contains(self)
+        }
     }
 
     public enum Side: String, Sendable, Codable {
@@ -51,6 +64,8 @@ public struct Difference: Sendable, Codable, Equatable {
         case diffIDs = "config rootfs.diff_ids"
         case manifestConfig = "manifest Config"
         case manifestLayers = "manifest Layers"
+        case manifestDigest = "manifest digest"
+        case indexManifest = "index.json manifests"
     }
 
     public var kind: Kind

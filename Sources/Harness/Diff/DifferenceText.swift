@@ -61,6 +61,9 @@ extension ArchiveDiff {
         guard !differences.isEmpty else { return "The archives are identical.\n" }
         let count = differences.count == 1 ? "1 difference" : "\(differences.count) differences"
         var lines = ["The archives differ (\(count)):"]
+        if !differences.contains(where: \.kind.mayBeContent) {
+            lines.append("No difference in content: the same config and layers once decompressed; only how the image is packaged differs.")
+        }
         var group: String?? = .none
         for difference in differences {
             if group != .some(difference.layer) {

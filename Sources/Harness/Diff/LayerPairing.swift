@@ -6,6 +6,8 @@ import Builder
 struct LayerPairing {
     /// Positions (control, experiment) of layers compared entry by entry.
     var differing: [(Int, Int)] = []
+    /// Positions (control, experiment) of the same layer in both, in experiment order.
+    var matched: [(Int, Int)] = []
     var onlyInControl: [Int] = []
     var onlyInExperiment: [Int] = []
     /// When the layers both images hold are in another order: their digests in each order.
@@ -14,7 +16,6 @@ struct LayerPairing {
     init(control: [Digest], experiment: [Digest]) {
         var unused: [Digest: [Int]] = [:]
         for (position, digest) in control.enumerated() { unused[digest, default: []].append(position) }
-        var matched: [(Int, Int)] = []
         var unmatchedB: [Int] = []
         for (position, digest) in experiment.enumerated() {
             if let first = unused[digest]?.first {
@@ -36,4 +37,30 @@ struct LayerPairing {
         }
     }
 
+    /// Layers in one image only, and shared layers in another order, as causes; `control` and
+    /// `experiment` are the digests the pairing was made from.
+    func placementCauses(control: [Digest], experiment: [Digest]) -> [Difference] {
+        var causes: [Difference] = []
+        for position in onlyInControl {
+            let digest = control[position]
+            causes.append(Difference(
+                kind: .layerOnlyIn, layer: ArchiveDiff.layerName(position, nil, digest, nil), path: nil, field: "only in control",
+                control: digest.description, side: .control))
+        }
+        for position in onlyInExperiment {
+            let digest = experiment[position]
+            causes.append(Difference(
+                kind: .layerOnlyIn, layer: ArchiveDiff.layerName(position, nil, digest, nil), path: nil, field: "only in experiment",
+                experiment: digest.description, side: .experiment))
+        }
+        if let order = sharedOrder {
+            let short = { (digests: [Digest]) in digests.map { String($0.hex.prefix(12)) }.joined(separator: ", ") }
+            let everyLayer = differing.isEmpty && onlyInControl.isEmpty && onlyInExperiment.isEmpty
+            causes.append(Difference(
+                kind: .layerOrder, layer: "layers", path: nil,
+                field: everyLayer ? "same layers, different order" : "shared layers in a different order",
+                control: short(order.control), experiment: short(order.experiment)))
+        }
+        return causes
+    }
 }

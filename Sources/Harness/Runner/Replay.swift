@@ -13,6 +13,9 @@ public struct Replay: Sendable {
     public var varied: Set<Variation.Name>
     /// Where the replay cannot be exact, or differs from what this host would choose, in words.
     public var notes: [String]
+    /// What the recorded builds streamed (`builds.format`, `builds.compression`).
+    public var format: ImageFormat
+    public var compression: LayerCompression?
 
     /// `control`, `experiment`: the recorded builds, whose `variationValues` hold every active
     /// variation's value (the control value in the control, the experiment value where varied).
@@ -42,9 +45,28 @@ public struct Replay: Sendable {
                 planner.active[index].experiment = recorded
             }
         }
+        // The builds stream what the recorded ones streamed: an OCI run is replayed as OCI.
+        planner.buildArguments = Self.buildArguments(format: control.format, compression: control.compression)
+        format = control.format
+        compression = control.format.isOCI ? control.compression : nil
         self.planner = planner
         varied = Set(experiment.variationsApplied.compactMap(Variation.Name.init(rawValue:))).intersection(planner.activeNames)
         self.notes = notes
+    }
+
+    /// What each child `build` is told after its spec to stream `format`: nothing for
+    /// docker-archive, the format and the compression for an OCI format.
+    public static func buildArguments(format: ImageFormat, compression: LayerCompression?) -> [String] {
+        guard format.isOCI else { return [] }
+        return ["--format", format.rawValue] + (compression.map { ["--compression", $0.rawValue] } ?? [])
+    }
+
+    /// The executor the replay's builds run in, streaming the recorded format.
+    public func executor(host: HostFacts, registry: ChildRegistry) -> BuildExecutor {
+        var executor = BuildExecutor(host: host, registry: registry)
+        executor.format = format
+        executor.compression = compression
+        return executor
     }
 
     /// The value the planner takes as input, from what it recorded for a varied build. Three

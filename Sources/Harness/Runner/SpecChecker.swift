@@ -91,7 +91,9 @@ struct SpecChecker: Sendable {
 
         if let controlFile, let experimentFile {
             do {
-                result.differences = try ArchiveDiff.compare(control: controlFile, experiment: experimentFile)
+                result.differences = try ArchiveDiff.compare(
+                    control: controlFile, experiment: experimentFile,
+                    compressors: (control.result.compressorVersions, experiment.result.compressorVersions))
             } catch {
                 result.differences = []
                 result.explanation = "The outputs differ, but comparing them failed: \(error)\n"

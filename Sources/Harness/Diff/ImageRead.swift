@@ -1,0 +1,462 @@
+import Builder
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How an image is packaged; the same image (config and layers) may come in any of these.
+enum ImagePackaging: String, Sendable {
+    case dockerArchive = "docker-archive"
+    case ociArchive = "oci-archive"
+    case dual
+    case ociLayout = "oci-layout"
+}
+
+/// An input to compare: a tar (read once and indexed) or an OCI layout directory.
+enum ImageSource {
+    case archive(RereadableInput, MemberScan)
+    case layout(String)
+
+    static func open(_ path: String) throws -> ImageSource {
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { return .layout(path) }
+        let input = try RereadableInput(path: path)
+        return .archive(input, try MemberScan.read(input: input))
+    }
+}
+
+/// One image as the diff sees it, whatever its packaging: its documents, and each layer's
+/// diff_id, blob and where the blob's bytes are. Everything is checked as it is read: blob
+/// digests against their names, sizes against descriptors, media types against what an image
+/// may hold, and (when a layer is decompressed) the diff_id against the decompressed bytes.
+struct ImageRead {
+    enum BlobLocation {
+        case member(Int)
+        case file(String)
+    }
+
+    struct Layer {
+        var diffID: Digest
+        var blob: OCIDescriptor
+        var compression: LayerCompression
+        var location: BlobLocation
+    }
+
+    struct Document {
+        var digest: Digest
+        var json: JSONValue
+    }
+
+    var label: String
+    var packaging: ImagePackaging
+    /// The compression libraries the build used, when known (`zlib 1.3, zstd 1.5.6`).
+    var compressors: String?
+    /// The stream's digest, for a tar.
+    var streamDigest: Digest?
+    /// The tar's members and what each is.
+    var members: MemberTable?
+    var index: Document?
+    var layoutMarker: Document?
+    /// The OCI image manifest.
+    var manifest: Document?
+    /// The docker-archive `manifest.json` (docker-archive and dual).
+    var dockerManifest: Document?
+    var config: Document
+    var layers: [Layer]
+    private var cursor: ArchiveCursor?
+
+    static let manifestMediaTypes: Set<String> = [
+        OCIDocuments.manifestMediaType, "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+    static let configMediaTypes: Set<String> = [
+        OCIDocuments.configMediaType, "application/vnd.docker.container.image.v1+json",
+    ]
+    static let dockerLayerMediaType = "application/vnd.docker.image.rootfs.diff.tar"
+    static let dockerGzipLayerMediaType = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+    /// How a layer of this media type is stored; nil for what is not a layer.
+    static func compression(ofLayerMediaType mediaType: String) -> LayerCompression? {
+        switch mediaType {
+        case "application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.nondistributable.v1.tar", dockerLayerMediaType:
+            LayerCompression.none
+        case "application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+            dockerGzipLayerMediaType, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
+            .gzip
+        case "application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd":
+            .zstd
+        default:
+            nil
+        }
+    }
+
+    init(source: ImageSource, compressors: String?) throws {
+        switch source {
+        case let .archive(input, scan):
+            if scan.isOCILayout {
+                var store = ArchiveBlobs(scan: scan, cursor: ArchiveCursor(input: input))
+                let packaging: ImagePackaging = scan.lastMember(named: DockerManifest.memberName) == nil ? .ociArchive : .dual
+                try self.init(layout: &store, label: input.label, packaging: packaging, compressors: compressors)
+                cursor = store.cursor
+                streamDigest = scan.streamDigest
+                members = store.table(self)
+            } else {
+                try self.init(docker: try ArchiveIndex(scan: scan), scan: scan, compressors: compressors)
+                cursor = ArchiveCursor(input: input)
+            }
+        case let .layout(path):
+            var store = DirectoryBlobs(root: path)
+            try self.init(layout: &store, label: path, packaging: .ociLayout, compressors: compressors)
+        }
+    }
+
+    private init(docker index: ArchiveIndex, scan: MemberScan, compressors: String?) throws {
+        label = scan.label
+        packaging = .dockerArchive
+        self.compressors = compressors
+        streamDigest = scan.streamDigest
+        members = index.table
+        dockerManifest = Document(digest: index.manifestDigest, json: index.manifestJSON)
+        config = Document(digest: index.configDigest, json: index.configJSON)
+        // A layer stored uncompressed is named by its diffID; a gzipped one (which `build`
+        // accepts in a base image) by the diff_id its config lists.
+        let listed = try? Self.diffIDs(of: index.configJSON, layerCount: index.layerOrdinals.count, label: label)
+        layers = index.layerOrdinals.enumerated().map { position, ordinal -> Layer in
+            let member = scan.members[ordinal]
+            let gzipped = member.startsAsGzip
+            return Layer(
+                diffID: gzipped ? listed?[position] ?? member.digest : member.digest,
+                blob: OCIDescriptor(
+                    mediaType: gzipped ? Self.dockerGzipLayerMediaType : Self.dockerLayerMediaType, digest: member.digest, size: member.size),
+                compression: gzipped ? .gzip : .none, location: .member(ordinal))
+        }
+    }
+
+    private init<Store: LayoutStore>(layout store: inout Store, label: String, packaging: ImagePackaging, compressors: String?) throws {
+        self.label = label
+        self.packaging = packaging
+        self.compressors = compressors
+        guard let indexBytes = try store.document(OCILayoutNames.index) else {
+            throw ArchiveError.missingMember(label, OCILayoutNames.index)
+        }
+        guard let markerBytes = try store.document(OCILayoutNames.marker) else {
+            throw ArchiveError.missingMember(label, OCILayoutNames.marker)
+        }
+        let marker = try Self.parse(markerBytes, OCILayoutNames.marker, label: label)
+        guard marker.objectValue?["imageLayoutVersion"]?.stringValue != nil else {
+            throw ArchiveError.invalidMetadata(label, "oci-layout names no imageLayoutVersion")
+        }
+        layoutMarker = Document(digest: Digest.of(markerBytes), json: marker)
+        let indexJSON = try Self.parse(indexBytes, OCILayoutNames.index, label: label)
+        index = Document(digest: Digest.of(indexBytes), json: indexJSON)
+        guard let indexObject = indexJSON.objectValue else {
+            throw ArchiveError.invalidMetadata(label, "index.json is not a JSON object")
+        }
+        if let mediaType = indexObject["mediaType"], mediaType != .string(OCIDocuments.indexMediaType) {
+            throw ArchiveError.invalidMetadata(label, "index.json has media type \(JSONDiff.render(mediaType)), not \(OCIDocuments.indexMediaType)")
+        }
+        guard let entries = indexObject["manifests"]?.arrayValue, !entries.isEmpty else {
+            throw ArchiveError.invalidMetadata(label, "index.json lists no manifests")
+        }
+        let descriptors = try entries.enumerated().map { position, entry in
+            try Self.descriptor(entry, "manifests[\(position)] of index.json", label: label)
+        }
+        guard let chosen = descriptors.first(where: { Self.manifestMediaTypes.contains($0.mediaType) }) else {
+            throw ArchiveError.invalidMetadata(label, "index.json names no image manifest")
+        }
+
+        let manifestBytes = try Self.blobBytes(chosen, "the manifest", &store, label: label)
+        let manifestJSON = try Self.parse(manifestBytes, "the manifest", label: label)
+        manifest = Document(digest: chosen.digest, json: manifestJSON)
+        guard let manifestObject = manifestJSON.objectValue else {
+            throw ArchiveError.invalidMetadata(label, "the manifest is not a JSON object")
+        }
+        guard manifestObject["schemaVersion"] == JSONValue.integer("2") else {
+            throw ArchiveError.invalidMetadata(label, "the manifest's schemaVersion is not 2")
+        }
+        if let mediaType = manifestObject["mediaType"], mediaType != .string(chosen.mediaType) {
+            throw ArchiveError.invalidMetadata(
+                label, "the manifest says its media type is \(JSONDiff.render(mediaType)), but index.json says \(chosen.mediaType)")
+        }
+        guard let configEntry = manifestObject["config"] else {
+            throw ArchiveError.invalidMetadata(label, "the manifest names no config")
+        }
+        let configDescriptor = try Self.descriptor(configEntry, "the manifest's config", label: label)
+        guard Self.configMediaTypes.contains(configDescriptor.mediaType) else {
+            throw ArchiveError.invalidMetadata(label, "the manifest's config has media type \(configDescriptor.mediaType), not an image config's")
+        }
+        let configBytes = try Self.blobBytes(configDescriptor, "the config", &store, label: label)
+        let configJSON = try ImageConfigHistory.parse(configBytes, label: label)
+        config = Document(digest: configDescriptor.digest, json: configJSON)
+
+        guard let layerEntries = manifestObject["layers"]?.arrayValue else {
+            throw ArchiveError.invalidMetadata(label, "the manifest has no list of layers")
+        }
+        let diffIDs = try Self.diffIDs(of: configJSON, layerCount: layerEntries.count, label: label)
+        var layers: [Layer] = []
+        for (position, entry) in layerEntries.enumerated() {
+            let what = "layer \(position + 1) of the manifest"
+            let blob = try Self.descriptor(entry, what, label: label)
+            guard let compression = Self.compression(ofLayerMediaType: blob.mediaType) else {
+                throw ArchiveError.invalidMetadata(label, "\(what) has media type \(blob.mediaType), not a layer's")
+            }
+            let location = try Self.locate(blob, what, &store, label: label)
+            layers.append(Layer(diffID: diffIDs[position], blob: blob, compression: compression, location: location))
+        }
+        self.layers = layers
+
+        if let dockerBytes = try store.document(DockerManifest.memberName) {
+            _ = try DockerManifest.parse(dockerBytes, label: label)
+            dockerManifest = Document(digest: Digest.of(dockerBytes), json: try Self.parse(dockerBytes, DockerManifest.memberName, label: label))
+        }
+    }
+
+    private static func parse(_ bytes: [UInt8], _ what: String, label: String) throws -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch {
+            throw ArchiveError.invalidMetadata(label, "\(what) is not valid JSON (\(error))")
+        }
+    }
+
+    /// A content descriptor (descriptor.md): a media type, a sha256 digest, a size.
+    private static func descriptor(_ value: JSONValue, _ what: String, label: String) throws -> OCIDescriptor {
+        guard let object = value.objectValue else { throw ArchiveError.invalidMetadata(label, "\(what) is not a descriptor object") }
+        guard let mediaType = object["mediaType"]?.stringValue else {
+            throw ArchiveError.invalidMetadata(label, "\(what) has no mediaType")
+        }
+        guard let text = object["digest"]?.stringValue, text.hasPrefix("sha256:"), let digest = Digest(parsing: text) else {
+            throw ArchiveError.invalidMetadata(label, "\(what) has no sha256 digest")
+        }
+        guard case let .integer(digits) = object["size"], let size = UInt64(digits) else {
+            throw ArchiveError.invalidMetadata(label, "\(what) has no valid size")
+        }
+        return OCIDescriptor(mediaType: mediaType, digest: digest, size: size)
+    }
+
+    /// Where a descriptor's blob is, once its size is checked against the descriptor.
+    private static func locate<Store: LayoutStore>(
+        _ descriptor: OCIDescriptor, _ what: String, _ store: inout Store, label: String
+    ) throws -> BlobLocation {
+        guard let found = try store.blob(descriptor.digest) else {
+            throw ArchiveError.missingMember(label, OCILayoutNames.blobPath(descriptor.digest))
+        }
+        let (size, location) = found
+        guard size == descriptor.size else {
+            throw ArchiveError.invalidMetadata(
+                label, "\(what) is \(descriptor.size) bytes by its descriptor, but its blob \(OCILayoutNames.blobPath(descriptor.digest)) holds \(size)")
+        }
+        return location
+    }
+
+    private static func blobBytes<Store: LayoutStore>(
+        _ descriptor: OCIDescriptor, _ what: String, _ store: inout Store, label: String
+    ) throws -> [UInt8] {
+        guard descriptor.size <= DockerManifest.jsonLimit else {
+            throw ArchiveError.invalidMetadata(label, "\(what) is \(descriptor.size) bytes, larger than any such document")
+        }
+        return try store.bytes(at: try locate(descriptor, what, &store, label: label))
+    }
+
+    /// The config's `rootfs.diff_ids`, one per layer.
+    static func diffIDs(of config: JSONValue, layerCount: Int, label: String) throws -> [Digest] {
+        guard let values = config.objectValue?["rootfs"]?.objectValue?["diff_ids"]?.arrayValue else {
+            throw ArchiveError.invalidMetadata(label, "the config has no rootfs.diff_ids")
+        }
+        let digests = values.compactMap { value in value.stringValue.flatMap { $0.hasPrefix("sha256:") ? Digest(parsing: $0) : nil } }
+        guard digests.count == values.count else {
+            throw ArchiveError.invalidMetadata(label, "the config's rootfs.diff_ids holds something other than sha256 digests")
+        }
+        guard digests.count == layerCount else {
+            throw ArchiveError.invalidMetadata(label, "the config lists \(digests.count) diff_ids for \(layerCount) layers")
+        }
+        return digests
+    }
+
+    // MARK: Layers
+
+    func layerLabel(_ position: Int) -> String {
+        "\(label) (layer \(position + 1), blob \(layers[position].blob.digest))"
+    }
+
+    /// The decompressed tar of a layer, hashed as it is read so its diff_id can be checked.
+    mutating func openLayer(_ position: Int) throws -> TarReader<HashingSource<LayerBlobSource<BlobSource>>> {
+        let layer = layers[position]
+        let label = layerLabel(position)
+        let raw: BlobSource
+        switch layer.location {
+        case let .member(ordinal):
+            guard var cursor else { throw ArchiveError.missingMember(self.label, layer.blob.digest.description) }
+            raw = BlobSource(label: label, storage: .member(MemberDataSource(outer: try cursor.take(ordinal: ordinal))))
+            self.cursor = cursor
+        case let .file(path):
+            raw = BlobSource(label: label, storage: .file(try RawFileSource(path: path, label: label)))
+        }
+        return TarReader(source: HashingSource(try LayerBlobSource(raw, compression: layer.compression)), label: label)
+    }
+
+    /// Reads what is left of a layer's stream, checks the diff_id, and hands the archive's
+    /// reader back for the next layer.
+    mutating func closeLayer(_ position: Int, _ reader: inout TarReader<HashingSource<LayerBlobSource<BlobSource>>>) throws {
+        try reader.drainTrailer()
+        if case let .member(data) = reader.source.inner.inner.storage { cursor?.giveBack(data.outer) }
+        let actual = reader.source.hashing.finalize().digest
+        guard actual == layers[position].diffID else {
+            throw ArchiveError.invalidMetadata(
+                label, "layer \(position + 1) (blob \(layers[position].blob.digest)) decompresses to \(actual), not the diff_id \(layers[position].diffID) its config lists")
+        }
+    }
+
+    /// Decompresses a layer only to check its diff_id.
+    mutating func verifyDiffID(_ position: Int) throws {
+        var reader = try openLayer(position)
+        let buffer = CopyBuffer(size: 1 << 16)
+        while try reader.source.read(into: buffer.bytes) > 0 {}
+        try closeLayer(position, &reader)
+    }
+}
+
+/// A blob's raw bytes: the data of a member of the archive, or a file of the layout.
+struct BlobSource: ByteSource {
+    enum Storage {
+        case member(MemberDataSource<FileSource>)
+        case file(RawFileSource)
+    }
+
+    let label: String
+    var storage: Storage
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        switch storage {
+        case var .member(data):
+            let got = try data.read(into: buffer)
+            storage = .member(data)
+            return got
+        case let .file(file):
+            return try file.read(into: buffer)
+        }
+    }
+}
+
+/// A file read as it is, never decompressed and never through a symlink (a layout's blobs and
+/// documents are plain files).
+final class RawFileSource: ByteSource {
+    let label: String
+    let fd: Int32
+
+    init(path: String, label: String) throws {
+        self.label = label
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw IOError.open(label, errno: errno) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let code = errno
+            close(fd)
+            throw IOError.stat(label, errno: code)
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw ArchiveError.invalidMetadata(label, "not a regular file")
+        }
+    }
+
+    deinit { close(fd) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
+            if errno != EINTR { throw IOError.read(label, errno: errno) }
+        }
+    }
+}
+
+/// Where the documents and blobs of an OCI image layout are read from.
+protocol LayoutStore {
+    /// A top-level document (`index.json`, `oci-layout`, `manifest.json`), nil when absent.
+    mutating func document(_ name: String) throws -> [UInt8]?
+    /// A blob's size and place, its bytes checked against its digest; nil when absent.
+    mutating func blob(_ digest: Digest) throws -> (UInt64, ImageRead.BlobLocation)?
+    /// A small blob's bytes.
+    mutating func bytes(at location: ImageRead.BlobLocation) throws -> [UInt8]
+}
+
+/// A layout inside a tar (oci-archive, dual): the first read checked every blob's digest.
+struct ArchiveBlobs: LayoutStore {
+    let scan: MemberScan
+    var cursor: ArchiveCursor
+
+    mutating func document(_ name: String) throws -> [UInt8]? {
+        scan.lastMember(named: name).map { scan.kept[$0] ?? [] }
+    }
+
+    mutating func blob(_ digest: Digest) throws -> (UInt64, ImageRead.BlobLocation)? {
+        guard let ordinal = scan.lastMember(named: OCILayoutNames.blobPath(digest)) else { return nil }
+        return (scan.members[ordinal].size, .member(ordinal))
+    }
+
+    mutating func bytes(at location: ImageRead.BlobLocation) throws -> [UInt8] {
+        guard case let .member(ordinal) = location else { return [] }
+        if let kept = scan.kept[ordinal] { return kept }
+        var reader = try cursor.take(ordinal: ordinal)
+        let bytes = try reader.readAll(limit: DockerManifest.jsonLimit)
+        cursor.giveBack(reader)
+        return bytes
+    }
+
+    /// The archive's members and what each is.
+    func table(_ image: ImageRead) -> MemberTable {
+        var named: [Int: String] = [:]
+        for name in [OCILayoutNames.index, OCILayoutNames.marker, DockerManifest.memberName] {
+            if let ordinal = scan.lastMember(named: name) { named[ordinal] = name }
+        }
+        if let digest = image.manifest?.digest, let ordinal = scan.lastMember(named: OCILayoutNames.blobPath(digest)) {
+            named[ordinal] = "manifest"
+        }
+        if let ordinal = scan.lastMember(named: OCILayoutNames.blobPath(image.config.digest)) { named[ordinal] = "config" }
+        let layerOrdinals = image.layers.compactMap { layer -> Int? in
+            guard case let .member(ordinal) = layer.location else { return nil }
+            return ordinal
+        }
+        return MemberTable(members: scan.members, layerOrdinals: layerOrdinals, named: named)
+    }
+}
+
+/// A layout directory: each blob it names is hashed whole when first looked up.
+struct DirectoryBlobs: LayoutStore {
+    let root: String
+
+    /// The file at `path`, or nil when there is none.
+    private static func file(_ path: String) throws -> RawFileSource? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else {
+            if errno == ENOENT { return nil }
+            throw IOError.stat(path, errno: errno)
+        }
+        return try RawFileSource(path: path, label: path)
+    }
+
+    mutating func document(_ name: String) throws -> [UInt8]? {
+        guard var file = try Self.file("\(root)/\(name)") else { return nil }
+        return try file.readAll(limit: DockerManifest.jsonLimit)
+    }
+
+    mutating func blob(_ digest: Digest) throws -> (UInt64, ImageRead.BlobLocation)? {
+        let path = "\(root)/\(OCILayoutNames.blobPath(digest))"
+        guard let file = try Self.file(path) else { return nil }
+        var hashing = HashingSink()
+        let buffer = CopyBuffer(size: 1 << 16)
+        while true {
+            let got = try file.read(into: buffer.bytes)
+            if got == 0 { break }
+            try hashing.write(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<got]))
+        }
+        let (actual, size) = hashing.finalize()
+        guard actual == digest else {
+            throw ArchiveError.invalidMetadata(path, "the blob holds bytes whose digest is \(actual), not its name")
+        }
+        return (size, .file(path))
+    }
+
+    mutating func bytes(at location: ImageRead.BlobLocation) throws -> [UInt8] {
+        guard case let .file(path) = location else { return [] }
+        var file = try RawFileSource(path: path, label: path)
+        return try file.readAll(limit: DockerManifest.jsonLimit)
+    }
+}

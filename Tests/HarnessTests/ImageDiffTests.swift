@@ -1,0 +1,200 @@
+import Builder
+import Foundation
+@testable import Harness
+import Testing
+
+/// `ArchiveDiff.compare` on OCI packagings (oci-archive, dual, oci-layout directory) and across
+/// packagings: layers paired by diff_id, decompressed to the entry, and every input checked.
+@Suite("Image diff")
+struct ImageDiffTests {
+    static func changedHello() -> TestArchive {
+        var experiment = TestArchive.basic
+        experiment.layers[1].entries[2].header.mtime = 3600
+        return experiment
+    }
+
+    static func layerName(_ position: Int, _ a: TestArchive.Built, _ b: TestArchive.Built) -> String {
+        ArchiveDiffTests.layerName(position, a, b)
+    }
+
+    @Test("the same image as a docker-archive and an oci-archive differs only in packaging", arguments: LayerCompression.allCases)
+    func dockerAgainstOCI(_ compression: LayerCompression) throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let image = try TestArchive.basic.build()
+        let docker = try files.write("docker.tar", image.bytes)
+        let oci = try files.write("oci.tar", try TestLayout(image, compression: compression).tar())
+        let differences = try ArchiveDiff.compare(control: docker, experiment: oci)
+        #expect(differences.contains(Difference(kind: .format, layer: nil, path: nil, field: "packaging", control: "docker-archive", experiment: "oci-archive")))
+        #expect(!differences.contains { $0.kind.mayBeContent }, "\(differences)")
+        let compressed = differences.filter { $0.kind == .layerCompression }
+        #expect(compressed.count == (compression == .none ? 0 : 2), "an uncompressed OCI layer is the docker member's bytes: \(differences)")
+        #expect(ArchiveDiff.explain(differences).contains("No difference in content"))
+    }
+
+    @Test("gzip against zstd: each layer's compression differs, naming media type, size and the compressor versions")
+    func compressionDiffers() throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let image = try TestArchive.basic.build()
+        let gzip = try TestLayout(image, compression: .gzip), zstd = try TestLayout(image, compression: .zstd)
+        let differences = try ArchiveDiff.compare(
+            control: try files.write("gzip.tar", try gzip.tar()), experiment: try files.write("zstd.tar", try zstd.tar()),
+            compressors: ("zlib 1.3.1, zstd 1.5.6", nil))
+        let compressed = differences.filter { $0.kind == .layerCompression }
+        #expect(compressed.count == 2)
+        let first = try #require(compressed.first)
+        #expect(first.layer == "layer 1 (\(image.diffIDs[0].hex.prefix(12)))")
+        let size = gzip.bytes(of: "blobs/sha256/\(gzip.layerBlobs[0].hex)").count
+        #expect(first.control == "application/vnd.oci.image.layer.v1.tar+gzip, \(size) bytes, \(gzip.layerBlobs[0]) (zlib 1.3.1, zstd 1.5.6)")
+        #expect(first.experiment?.hasPrefix("application/vnd.oci.image.layer.v1.tar+zstd, ") == true)
+        #expect(!differences.contains { $0.kind.mayBeContent }, "\(differences)")
+        #expect(!differences.contains { $0.kind == .manifestField }, "the descriptors only restate the blobs: \(differences)")
+        #expect(differences.last == Difference(
+            kind: .derived, layer: nil, path: nil, field: "follows from the above",
+            consequences: [.layerDigest, .manifestLayers, .manifestDigest, .indexManifest]))
+    }
+
+    @Test("an mtime change inside a zstd layer is found by decompressing both layers", arguments: [LayerCompression.zstd, .gzip])
+    func entryInsideCompressedLayer(_ compression: LayerCompression) throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
+        let differences = try ArchiveDiff.compare(
+            control: try files.write("a.tar", try TestLayout(a, compression: compression).tar()),
+            experiment: try files.write("b.tar", try TestLayout(b, compression: compression, dual: true).tar()))
+        #expect(differences.first == ArchiveDiffTests.field(
+            Self.layerName(1, a, b), TestArchive.helloBin, "mtime", ArchiveDiffTests.one, "3600 (1970-01-01T01:00:00Z)"))
+        #expect(differences.contains { $0.kind == .format && $0.experiment == "dual" })
+        #expect(differences.last?.consequences == [.layerDigest, .configDigest, .diffIDs, .manifestConfig, .manifestLayers, .manifestDigest, .indexManifest])
+    }
+
+    @Test("an oci-layout directory against its own oci-archive differs only in packaging; two equal directories are identical")
+    func layoutDirectory() throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let layout = try TestLayout(try TestArchive.basic.build(), compression: .zstd)
+        let directory = try layout.directory("layout", in: files)
+        let copy = try layout.directory("copy", in: files)
+        let archive = try files.write("oci.tar", try layout.tar())
+        #expect(try ArchiveDiff.compare(control: directory, experiment: archive) == [
+            Difference(kind: .format, layer: nil, path: nil, field: "packaging", control: "oci-layout", experiment: "oci-archive"),
+        ])
+        #expect(try ArchiveDiff.compare(control: directory, experiment: copy) == [])
+    }
+
+    @Test("a changed tag annotation is an index.json cause; a changed outer mtime a member cause")
+    func indexAndMembers() throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let image = try TestArchive.basic.build()
+        let a = try TestLayout(image, compression: .gzip), b = try TestLayout(image, compression: .gzip, tag: "2.0")
+        let differences = try ArchiveDiff.compare(
+            control: try files.write("a.tar", try a.tar()), experiment: try files.write("b.tar", try b.tar(mtime: 2)))
+        let annotation = "manifests[0].annotations.org.opencontainers.image.ref.name"
+        #expect(differences.contains(Difference(
+            kind: .indexField, layer: "index.json", path: annotation, field: "value", control: "\"latest\"", experiment: "\"2.0\"")))
+        #expect(differences.contains { $0.kind == .member && $0.path == "index.json" && $0.field == "mtime" })
+        #expect(!differences.contains { $0.kind == .derived }, "nothing else follows: \(differences)")
+    }
+
+    // MARK: Hostile input
+
+    static func expectRefused(_ layout: TestLayout, _ message: String) throws {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let good = try files.write("good.tar", try TestLayout(try TestArchive.basic.build(), compression: .gzip).tar())
+        let bad = try files.write("bad.tar", try layout.tar())
+        let error = #expect(throws: (any Error).self) { try ArchiveDiff.compare(control: good, experiment: bad) }
+        let text = error.map { "\($0)" } ?? ""
+        #expect(text.contains(bad) && text.contains(message), "\(text)")
+        #expect(!text.contains("\n"))
+    }
+
+    @Test("refuses a blob whose bytes are not its name")
+    func blobNotItsName() throws {
+        var layout = try TestLayout(try TestArchive.basic.build(), compression: .gzip)
+        let name = "blobs/sha256/\(layout.layerBlobs[0].hex)"
+        layout.replace(name, with: layout.bytes(of: name) + [0])
+        try Self.expectRefused(layout, "blob \(name) holds bytes whose digest is")
+    }
+
+    @Test("refuses members named by an absolute path or climbing out with ..", arguments: ["../evil", "/etc/passwd", "blobs/../../x"])
+    func climbingNames(_ name: String) throws {
+        var layout = try TestLayout(try TestArchive.basic.build(), compression: .gzip)
+        layout.files.append((name, Array("x".utf8)))
+        try Self.expectRefused(layout, "member \(name) is an absolute path or climbs out with '..'")
+    }
+
+    @Test("refuses a descriptor whose size is not its blob's")
+    func sizeMismatch() throws {
+        let image = try TestArchive.basic.build()
+        var layout = try TestLayout(image, compression: .gzip)
+        // A config one byte longer, stored under its own digest, while the manifest keeps the old size.
+        let longer = layout.replaceBlob(Digest.of(image.configBytes), with: image.configBytes + [0x20])
+        layout.rewriteManifest { $0.replacingOccurrences(of: Digest.of(image.configBytes).hex, with: longer.hex) }
+        try Self.expectRefused(layout, "the config is \(image.configBytes.count) bytes by its descriptor, but its blob")
+    }
+
+    @Test("refuses a layer whose media type is not a layer's, and a zstd layer that is gzip")
+    func mediaTypes() throws {
+        let image = try TestArchive.basic.build()
+        for (from, to, message) in [
+            ("tar+gzip", "tar+lz4", "has media type application/vnd.oci.image.layer.v1.tar+lz4, not a layer's"),
+            ("tar+gzip", "tar+zstd", "its media type says zstd, but it starts as gzip does"),
+        ] {
+            var layout = try TestLayout(image, compression: .gzip)
+            layout.rewriteManifest { $0.replacingOccurrences(of: from, with: to) }
+            // The zstd claim is only checked when the layer is read: compare with an image whose layer differs.
+            let files = try TemporaryFiles()
+            defer { files.remove() }
+            let other = try files.write("other.tar", try TestLayout(try Self.changedHello().build(), compression: .gzip).tar())
+            let bad = try files.write("bad.tar", try layout.tar())
+            let error = #expect(throws: (any Error).self) { try ArchiveDiff.compare(control: other, experiment: bad) }
+            let text = error.map { "\($0)" } ?? ""
+            #expect(text.contains(bad) && text.contains(message), "\(text)")
+        }
+    }
+
+    @Test("refuses a layer that does not decompress to the diff_id its config lists")
+    func diffIDLie() throws {
+        let a = try TestArchive.basic.build()
+        var layout = try TestLayout(a, compression: .zstd)
+        // The second layer's blob replaced by the changed image's, under its own name: the
+        // config still lists the original diff_id.
+        let changed = try Self.changedHello().build()
+        let blob = try TestLayout.compress(changed.layerTars[1], .zstd)
+        let oldBlob = layout.layerBlobs[1]
+        let oldSize = layout.bytes(of: "blobs/sha256/\(oldBlob.hex)").count
+        let newDigest = layout.replaceBlob(oldBlob, with: blob)
+        layout.rewriteManifest {
+            $0.replacingOccurrences(of: "\(oldBlob.hex)\",\"size\":\(oldSize)", with: "\(newDigest.hex)\",\"size\":\(blob.count)")
+        }
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let good = try files.write("good.tar", try TestLayout(a, compression: .gzip).tar())
+        let bad = try files.write("bad.tar", try layout.tar())
+        let error = #expect(throws: (any Error).self) { try ArchiveDiff.compare(control: good, experiment: bad) }
+        #expect(error.map { "\($0)" }?.contains("layer 2 (blob sha256:\(Digest.of(blob).hex)) decompresses to \(changed.diffIDs[1]), not the diff_id \(a.diffIDs[1])") == true, "\(String(describing: error))")
+    }
+
+    @Test("refuses a layout directory's blob cut short (no longer its name) and a layout without index.json, naming the file")
+    func truncatedAndMissing() throws {
+        let a = try TestArchive.basic.build()
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        var layout = try TestLayout(a, compression: .zstd)
+        let directory = try layout.directory("layout", in: files)
+        let blob = "\(directory)/blobs/sha256/\(layout.layerBlobs[1].hex)"
+        let bytes = layout.bytes(of: "blobs/sha256/\(layout.layerBlobs[1].hex)")
+        try Data(bytes.prefix(bytes.count - 6)).write(to: URL(fileURLWithPath: blob))
+        let other = try files.write("other.tar", try TestLayout(try Self.changedHello().build(), compression: .zstd).tar())
+        // A layout directory's blobs are hashed when looked up: the cut blob is no longer its name.
+        #expect(throws: ArchiveError.invalidMetadata(blob, "the blob holds bytes whose digest is \(Digest.of(Array(bytes.prefix(bytes.count - 6)))), not its name")) {
+            try ArchiveDiff.compare(control: other, experiment: directory)
+        }
+        layout.files.removeAll { $0.name == "index.json" }
+        let noIndex = try layout.directory("no-index", in: files)
+        #expect(throws: ArchiveError.missingMember(noIndex, "index.json")) { try ArchiveDiff.compare(control: other, experiment: noIndex) }
+    }
+}
