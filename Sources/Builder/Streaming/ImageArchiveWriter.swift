@@ -46,6 +46,8 @@ public struct ImageArchiveWriter: Sendable {
         defer { firstPass.stop() }
 
         var tar = TarWriter(sink: sink)
+        // One read buffer and one hashing pipeline for every layer's second pass.
+        let buffer = CopyBuffer()
         var measured: [Measured] = []
         var diffIDs: [Digest] = []
         var members: [String] = []
@@ -57,10 +59,16 @@ public struct ImageArchiveWriter: Sendable {
             members.append(index < baseLayers.count ? baseLayers[index].memberName : "\(diffID.hex)/layer.tar")
             progress?(.writing(layer: index + 1, of: layers.count, bytesSoFar: tar.offset))
             try tar.writeHeader(try layer.outerHeader(name: members[index], size: first.size, mtime: plan.mtime))
-            var data = TeeHashingSink(TarMemberDataSink(outer: tar))
-            try layer.write(to: &data, buffer: CopyBuffer())
+            var data = ChunkedTeeSink(TarMemberDataSink(outer: tar), hashing: buffer.hasher)
+            let second: (digest: Digest, size: UInt64)
+            do {
+                try layer.write(to: &data, buffer: buffer)
+                second = try data.finish()
+            } catch {
+                data.discard()
+                throw error
+            }
             tar = data.inner.outer
-            let second = data.hashing.finalize()
             guard second.digest == first.digest, second.size == first.size else {
                 throw ImageBuildError.storeChanged(layer: index + 1, first: first.digest, second: second.digest)
             }
