@@ -72,14 +72,20 @@ struct PipelinedHasherTests {
         #expect(hasher.finalize() == (Digest.of(next), 5))
     }
 
+    /// Runs `body` on a fresh hasher that is dropped afterwards, and returns the probe on its
+    /// thread.
+    static func probe(after body: (PipelinedHasher) throws -> Void) throws -> ThreadProbe {
+        let hasher = PipelinedHasher(chunkSize: 16, chunks: 2)
+        try body(hasher)
+        #expect(hasher.threadProbe.isRunning)
+        return hasher.threadProbe
+    }
+
     @Test("ends its thread when dropped in the middle of a stream")
     func threadEnds() throws {
-        let probe: ThreadProbe
-        do {
-            var hasher = PipelinedHasher(chunkSize: 8, chunks: 2)
-            probe = hasher.threadProbe
+        let probe = try Self.probe { hasher in
+            var hasher = hasher
             try Self.noise(30).withUnsafeBytes { try hasher.write($0) }
-            #expect(probe.isRunning)
         }
         #expect(!probe.isRunning)
     }
@@ -124,10 +130,7 @@ struct PipelinedHasherTests {
 
     @Test("a failing output does not keep the hashing thread alive")
     func teeErrorThreadEnds() throws {
-        let probe: ThreadProbe
-        do {
-            let hasher = PipelinedHasher(chunkSize: 16, chunks: 2)
-            probe = hasher.threadProbe
+        let probe = try Self.probe { hasher in
             var tee = ChunkedTeeSink(FailingSink(failOnWrite: 1), hashing: hasher)
             #expect(throws: IOError.self) { try Self.feed(Self.noise(100), into: &tee, pieces: [10]) }
         }
