@@ -18,7 +18,7 @@ import Synchronization
 public struct PipelinedHasher: ByteSink {
     private let state: State
 
-    public init(chunkSize: Int = 1 << 20, chunks: Int = 4) {
+    public init(chunkSize: Int = 1 << 19, chunks: Int = 8) {
         state = State(chunkSize: max(1, chunkSize), chunks: max(2, chunks))
     }
 
