@@ -389,4 +389,27 @@ struct TarHeaderEncoderTests {
         var reader = TarReader(source: MemorySource(Array(block.prefix(300)), label: "x.tar"))
         #expect(throws: ArchiveError.truncated("x.tar")) { try reader.next() }
     }
+
+    @Test("sums a header block's bytes as a byte-by-byte sum does, all-0xFF blocks and odd lengths too")
+    func byteSum() {
+        var state: UInt64 = 7
+        var blocks: [[UInt8]] = [[UInt8](repeating: 0xFF, count: 512), [UInt8](repeating: 0, count: 512), [1, 2, 3], []]
+        for length in [512, 1024, 513, 9] {
+            blocks.append((0..<length).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return UInt8(truncatingIfNeeded: state >> 40)
+            })
+        }
+        for block in blocks {
+            #expect(TarHeaderEncoder.byteSum(block) == block.reduce(0) { $0 + Int($1) }, "length \(block.count)")
+        }
+    }
+
+    @Test("tells ASCII names from names with any byte above 0x7F")
+    func asciiCheck() {
+        #expect(TarHeaderEncoder.isASCII(Array("nix/store/abc-hello/bin/hello".utf8)))
+        #expect(TarHeaderEncoder.isASCII([]))
+        #expect(!TarHeaderEncoder.isASCII(Array("ünï".utf8)))
+        #expect(!TarHeaderEncoder.isASCII([0x41, 0x80]))
+    }
 }

@@ -9,9 +9,25 @@ import Darwin
 public protocol ByteSink {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws
     mutating func flush() throws
+    /// Lets a producer (a file read) put up to `count` bytes straight into the sink's own
+    /// memory: `body` gets between 1 and `count` writable bytes and returns how many it filled,
+    /// which are then written. A sink that keeps no memory lends `scratch` and writes from it.
+    /// Returns what `body` returned; when `body` throws, nothing is written.
+    mutating func fill(
+        atMost count: Int, scratch: UnsafeMutableRawBufferPointer, _ body: (UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws -> Int
 }
 
 extension ByteSink {
+    public mutating func fill(
+        atMost count: Int, scratch: UnsafeMutableRawBufferPointer, _ body: (UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws -> Int {
+        let region = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<max(1, min(count, scratch.count))])
+        let got = try body(region)
+        if got > 0 { try write(UnsafeRawBufferPointer(rebasing: region[0..<got])) }
+        return got
+    }
+
     public mutating func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }
@@ -59,15 +75,15 @@ public final class FileDescriptorSink: ByteSink {
     deinit { buffer.deallocate() }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if bytes.count >= buffer.count / 2 {
+            // Large writes (a whole chunk of a layer) bypass the buffer instead of copying
+            // through it: what is buffered goes first, in one more system call.
+            try flush()
+            try writeAll(bytes)
+            return
+        }
         var offset = 0
         while offset < bytes.count {
-            if used == 0 && bytes.count - offset >= buffer.count {
-                // Large writes bypass the buffer instead of copying through it.
-                let end = offset + (bytes.count - offset) / buffer.count * buffer.count
-                try writeAll(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
-                offset = end
-                continue
-            }
             let chunk = min(buffer.count - used, bytes.count - offset)
             UnsafeMutableRawBufferPointer(rebasing: buffer[used..<(used + chunk)])
                 .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + chunk)]))
@@ -75,6 +91,17 @@ public final class FileDescriptorSink: ByteSink {
             offset += chunk
             if used == buffer.count { try flush() }
         }
+    }
+
+    /// Reads straight into the buffer.
+    public func fill(
+        atMost count: Int, scratch: UnsafeMutableRawBufferPointer, _ body: (UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws -> Int {
+        if used == buffer.count { try flush() }
+        let got = try body(UnsafeMutableRawBufferPointer(rebasing: buffer[used..<(used + max(1, min(count, buffer.count - used)))]))
+        used += got
+        if used == buffer.count { try flush() }
+        return got
     }
 
     public func flush() throws {

@@ -15,15 +15,26 @@ public struct EntryStamp: Sendable, Equatable {
     }
 }
 
-/// A reusable read buffer, one per thread; layers never buffer more than this.
+/// A reusable read buffer, one per thread; layers never buffer more than this. It also carries
+/// the thread's hashing pipeline, so a pass over many layers starts one hashing thread and
+/// allocates its chunks once instead of once per layer.
 public final class CopyBuffer: @unchecked Sendable {
     public let bytes: UnsafeMutableRawBufferPointer
+    private var pipelined: PipelinedHasher?
 
     public init(size: Int = 1 << 20) {
         bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
     }
 
     deinit { bytes.deallocate() }
+
+    /// The hashing pipeline, started on first use; one stream at a time.
+    public var hasher: PipelinedHasher {
+        if let pipelined { return pipelined }
+        let started = PipelinedHasher()
+        pipelined = started
+        return started
+    }
 }
 
 /// A layer of the image: something that can write its uncompressed tar twice, once to learn
@@ -54,8 +65,13 @@ extension Layer {
 
     /// The first pass: size and digest without keeping any bytes.
     public func measure(buffer: CopyBuffer) throws -> (digest: Digest, size: UInt64) {
-        var sink = PipelinedHasher()
-        try write(to: &sink, buffer: buffer)
+        var sink = buffer.hasher
+        do {
+            try write(to: &sink, buffer: buffer)
+        } catch {
+            sink.discard()
+            throw error
+        }
         return sink.finalize()
     }
 

@@ -101,7 +101,7 @@ public struct StoreLayer: Layer {
             // A hard link is written as a full file, as the reference does.
             try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.regular, size: status.size))
             let file = try entry.open()
-            try file.copy(size: status.size, buffer: buffer.bytes) { try tar.writeData($0) }
+            try tar.writeData(from: file, size: status.size, scratch: buffer.bytes)
         case UInt32(S_IFDIR):
             try tar.writeHeader(owner.header(name: image, mode: mode, type: TarType.directory))
         case UInt32(S_IFLNK):

@@ -29,14 +29,22 @@ final class FirstPass<Value: Sendable>: Sendable {
             ? Array(layers.indices) : layers.indices.sorted { (layers[$0].estimatedCost, $1) > (layers[$1].estimatedCost, $0) }
         let done = Atomic<Int>(0)
         let next = Atomic<Int>(0)
+        let yields = Self.othersYield(layers, order: order, workers: workers)
         for _ in 0..<workers {
             group.enter()
             let group = self.group
             let thread = Thread {
                 let buffer = CopyBuffer()
+                var yielded = false
                 while true {
                     let position = next.add(1, ordering: .relaxed).oldValue
                     guard position < order.count else { break }
+                    // Only lowering: a thread cannot raise its priority back without privilege,
+                    // and it need not (the largest layer is taken first).
+                    if yields && position > 0 && !yielded {
+                        Self.yieldToLargest()
+                        yielded = true
+                    }
                     let index = order[position]
                     guard !board.isCancelled else {
                         board.publish(index, .failure(TarWriterError.alreadyFailed))
@@ -50,6 +58,26 @@ final class FirstPass<Value: Sendable>: Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
+    }
+
+    /// Whether the workers measuring the other layers should give way to the one measuring
+    /// the largest: when one layer outweighs the rest (a bulk layer of most store paths), its
+    /// first pass and then its second are the critical path, and the small layers' passes can
+    /// run in its shadow instead of slowing it down.
+    static func othersYield(_ layers: [any Layer], order: [Int], workers: Int) -> Bool {
+        guard workers > 1, order.count > 1, let largest = order.first else { return false }
+        let rest = order.dropFirst().reduce(UInt64(0)) { $0 + layers[$1].estimatedCost }
+        return layers[largest].estimatedCost > rest
+    }
+
+    /// Lowers the calling thread's priority (on Linux a nice value is per thread), and so that of
+    /// the hashing thread it starts; never the output's bytes.
+    private static func yieldToLargest() {
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        errno = 0
+        let current = getpriority(which, 0)
+        guard errno == 0 else { return }
+        _ = setpriority(which, 0, min(19, current + 5))
     }
 
     /// Waits for one layer's result and hands it over: the board keeps nothing (a spilled blob

@@ -40,12 +40,19 @@ public struct ImageArchiveWriter: Sendable {
         let base = plan.baseImage
         let baseLayers = base?.layers ?? []
         let layers: [any Layer] = baseLayers + plan.storeLayers + [plan.customisation]
-        // The first pass runs in the background, largest layers first, while this thread streams
-        // each layer as soon as its own size and digest are known.
+        // The first pass runs in the background (largest layers first when there are several
+        // workers) while this thread streams each layer as soon as its own size and digest are
+        // known.
         let firstPass = FirstPass(layers: layers, progress: progress, measure: Self.measure)
         defer { firstPass.stop() }
 
         var tar = TarWriter(sink: sink)
+        // One read buffer for every layer's second pass, and two hashing pipelines taken in
+        // turn: a layer's verifying hash finishes on its own thread while the next layer
+        // streams, so on two cores the tail of small layers is not one hash after another.
+        let buffer = CopyBuffer()
+        let hashers = [buffer.hasher, PipelinedHasher()]
+        var unverified: (layer: Int, first: Measured, hasher: PipelinedHasher)?
         var measured: [Measured] = []
         var diffIDs: [Digest] = []
         var members: [String] = []
@@ -57,14 +64,21 @@ public struct ImageArchiveWriter: Sendable {
             members.append(index < baseLayers.count ? baseLayers[index].memberName : "\(diffID.hex)/layer.tar")
             progress?(.writing(layer: index + 1, of: layers.count, bytesSoFar: tar.offset))
             try tar.writeHeader(try layer.outerHeader(name: members[index], size: first.size, mtime: plan.mtime))
-            var data = TeeHashingSink(TarMemberDataSink(outer: tar))
-            try layer.write(to: &data, buffer: CopyBuffer())
-            tar = data.inner.outer
-            let second = data.hashing.finalize()
-            guard second.digest == first.digest, second.size == first.size else {
-                throw ImageBuildError.storeChanged(layer: index + 1, first: first.digest, second: second.digest)
+            let hasher = hashers[index % hashers.count]
+            var data = ChunkedTeeSink(TarMemberDataSink(outer: tar), hashing: hasher)
+            do {
+                try layer.write(to: &data, buffer: buffer)
+                try data.flush()
+            } catch {
+                data.discard()
+                throw error
             }
+            tar = data.inner.outer
+            if let previous = unverified { try Self.verify(layer: previous.layer, first: previous.first, hasher: previous.hasher) }
+            unverified = (index, first, hasher)
         }
+        // The last layer is verified before the config and manifest claim the archive complete.
+        if let last = unverified { try Self.verify(layer: last.layer, first: last.first, hasher: last.hasher) }
 
         let configBytes = try ImageConfig.render(plan: plan, base: base, diffIDs: diffIDs, historyPaths: layers.map(\.historyPaths))
         let configDigest = Digest.of(configBytes)
@@ -83,6 +97,14 @@ public struct ImageArchiveWriter: Sendable {
             layerMembers: members, layerPaths: layers.map(\.historyPaths), archiveSize: tar.offset
         )
         return (result, output)
+    }
+
+    /// The second pass must reproduce the first: otherwise the store changed between them.
+    private static func verify(layer index: Int, first: Measured, hasher: PipelinedHasher) throws {
+        let second = hasher.finalize()
+        guard second.digest == first.digest, second.size == first.size else {
+            throw ImageBuildError.storeChanged(layer: index + 1, first: first.digest, second: second.digest)
+        }
     }
 
     /// The first pass: size and digest; declared diffIDs (a checksum file, a base config) are

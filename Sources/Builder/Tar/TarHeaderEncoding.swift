@@ -46,7 +46,7 @@ public enum TarHeaderEncoder {
         // the ustar field with its true value in a pax record. (No arrays or dictionaries here:
         // this runs for every entry of every layer pass.)
         func checkString(_ keyword: String, _ value: [UInt8], length: Int) {
-            guard value.count > length || !value.allSatisfy({ $0 < 0x80 }), !pax.contains(keyword) else { return }
+            guard value.count > length || !isASCII(value), !pax.contains(keyword) else { return }
             pax.set(keyword, value)
         }
         func checkNumber(_ keyword: String, _ value: inout Int, digits: Int) {
@@ -142,21 +142,48 @@ public enum TarHeaderEncoder {
 
     private static func fill(_ block: inout [UInt8], _ field: (Int, Int), _ bytes: [UInt8]) {
         let count = min(bytes.count, field.1)
-        for index in 0..<count { block[field.0 + index] = bytes[index] }
+        guard count > 0 else { return }
+        block.withUnsafeMutableBytes { target in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: target[field.0..<(field.0 + count)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<count]))
+            }
+        }
     }
 
     /// The checksum is computed with its own field as spaces and written `%06o\0`, leaving the
     /// eighth byte a space, as CPython does.
     private static func sealChecksum(_ block: inout [UInt8]) {
         for index in UstarField.checksum.0..<(UstarField.checksum.0 + 8) { block[index] = 0x20 }
-        let sum = block.withUnsafeBufferPointer { bytes in bytes.reduce(0) { $0 &+ Int($1) } }
-        writeOctal(sum, into: &block, at: UstarField.checksum.0, digits: 7)
+        writeOctal(byteSum(block), into: &block, at: UstarField.checksum.0, digits: 7)
+    }
+
+    /// The sum of a block's bytes, eight at a time: each word's bytes are added in 16-bit lanes
+    /// (a 512-byte block sums to at most 64 × 2 × 255 per lane, far below 65,536). This runs
+    /// for every header of every layer pass.
+    static func byteSum(_ block: [UInt8]) -> Int {
+        block.withUnsafeBytes { raw in
+            let mask: UInt64 = 0x00FF_00FF_00FF_00FF
+            var lanes: UInt64 = 0
+            var index = 0
+            while index + 8 <= raw.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                lanes &+= (word & mask) &+ ((word >> 8) & mask)
+                index += 8
+            }
+            var sum = Int(lanes & 0xFFFF) + Int((lanes >> 16) & 0xFFFF) + Int((lanes >> 32) & 0xFFFF) + Int(lanes >> 48)
+            while index < raw.count {
+                sum += Int(raw[index])
+                index += 1
+            }
+            return sum
+        }
     }
 
     /// CPython writes ustar string fields with `encode("ascii", "replace")` of the decoded name:
     /// every non-ASCII character (or undecodable byte) becomes one `?`.
     static func asciiReplacing(_ bytes: [UInt8]) -> [UInt8] {
-        guard !bytes.allSatisfy({ $0 < 0x80 }) else { return bytes }
+        guard !isASCII(bytes) else { return bytes }
         var out: [UInt8] = []
         var index = 0
         while index < bytes.count {
@@ -169,6 +196,12 @@ public enum TarHeaderEncoder {
             }
         }
         return out
+    }
+
+    /// Whether every byte is below 0x80, by OR-ing them together (no early exit to branch on:
+    /// names are short and almost always ASCII).
+    static func isASCII(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in buffer.reduce(UInt8(0)) { $0 | $1 } } < 0x80
     }
 
     /// Pax records, each `"%d %s=%s\n"` where the length counts itself.

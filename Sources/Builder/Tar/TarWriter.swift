@@ -64,6 +64,61 @@ public struct TarWriter<Sink: ByteSink> {
         }
     }
 
+    /// Lets `body` put up to `count` bytes of the member's data straight into the sink's memory
+    /// (see `ByteSink.fill`); more than the member declared fails before anything is written.
+    public mutating func fillData(
+        atMost count: Int, scratch: UnsafeMutableRawBufferPointer, _ body: (UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws -> Int {
+        try ensureAlive()
+        do {
+            let room = declared - written
+            let member = self.member
+            let declared = self.declared
+            let got = try sink.fill(atMost: count, scratch: scratch) { region in
+                let got = try body(region)
+                guard UInt64(got) <= room else {
+                    throw TarWriterError.dataOverflow(member: String(decoding: member, as: UTF8.self), declared: declared)
+                }
+                return got
+            }
+            written += UInt64(got)
+            offset += UInt64(got)
+            return got
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
+    /// Copies exactly `size` bytes of `file` as the member's data, read straight into the
+    /// sink's memory where it has some (one copy, by the kernel). A file shorter or longer than
+    /// `size` fails: a store path that changes while it is archived must not yield a plausible
+    /// member. An empty file is not read.
+    public mutating func writeData(from file: borrowing ReadableFile, size: UInt64, scratch: UnsafeMutableRawBufferPointer) throws {
+        var remaining = size
+        guard size > 0 else { return }
+        while true {
+            // Asking for one byte more than remains detects a file that grew without an extra
+            // read call per file (most store files fit one read).
+            var asked = 0
+            let got = try fillData(atMost: Int(min(remaining + 1, 1 << 30)), scratch: scratch) { region in
+                asked = region.count
+                let got = try file.read(into: region)
+                guard UInt64(got) <= remaining else {
+                    throw IOError.shortRead(FileSystem.display(file.path), expected: size, got: size + UInt64(got) - remaining)
+                }
+                return got
+            }
+            if got == 0 { break }
+            remaining -= UInt64(got)
+            // A read that filled less than it was offered reached the end of the file.
+            if remaining == 0 && got < asked { break }
+        }
+        guard remaining == 0 else {
+            throw IOError.shortRead(FileSystem.display(file.path), expected: size, got: size - remaining)
+        }
+    }
+
     public mutating func writeData(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try writeData($0) }
     }
@@ -123,4 +178,10 @@ public struct TarMemberDataSink<Outer: ByteSink>: ByteSink {
 
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws { try outer.writeData(bytes) }
     public mutating func flush() throws {}
+
+    public mutating func fill(
+        atMost count: Int, scratch: UnsafeMutableRawBufferPointer, _ body: (UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws -> Int {
+        try outer.fillData(atMost: count, scratch: scratch, body)
+    }
 }
