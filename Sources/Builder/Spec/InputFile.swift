@@ -53,7 +53,7 @@ extension ReferenceGraph {
     public static func load(path: String) throws -> ReferenceGraph {
         let contents = try InputFile.read(path, role: "reference graph", limit: InputFile.graphLimit)
         do {
-            return try ReferenceGraph(json: contents.bytes.withUnsafeBytes { Data($0) })
+            return try ReferenceGraph(jsonBytes: contents.bytes)
         } catch {
             throw SpecError.layering(file: path, error)
         }
