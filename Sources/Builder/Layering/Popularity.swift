@@ -1,5 +1,4 @@
 import BigInt
-import Foundation
 
 /// The popularity contest of nixpkgs' closure-graph.py and of
 /// flatten_references_graph's `popularity_contest`.
@@ -90,14 +89,12 @@ public enum Popularity {
                         if left != right { return left > right }
                         limb -= 1
                     }
-                    let leftStart = keyStarts[lhs], leftCount = keyStarts[lhs + 1] - leftStart
-                    let rightStart = keyStarts[rhs], rightCount = keyStarts[rhs + 1] - rightStart
-                    let common = min(leftCount, rightCount)
-                    if common > 0, let base = keys.baseAddress {
-                        let order = memcmp(base + leftStart, base + rightStart, common)
-                        if order != 0 { return order < 0 }
-                    }
-                    if leftCount != rightCount { return leftCount < rightCount }
+                    let leftStart = keyStarts[lhs], rightStart = keyStarts[rhs]
+                    let order = ByteOrder.compare(
+                        keys.baseAddress.map { $0 + leftStart }, keyStarts[lhs + 1] - leftStart,
+                        keys.baseAddress.map { $0 + rightStart }, keyStarts[rhs + 1] - rightStart
+                    )
+                    if order != 0 { return order < 0 }
                     // Only reachable when a merged graph repeats a name; keep input order then.
                     return lhs < rhs
                 }

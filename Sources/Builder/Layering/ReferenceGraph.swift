@@ -201,14 +201,7 @@ public struct ReferenceGraph: Equatable, Sendable {
         // times faster than walking the UTF8View, and sorting paths is hot.
         var lhs = lhs, rhs = rhs
         return lhs.withUTF8 { left in
-            rhs.withUTF8 { right in
-                let common = min(left.count, right.count)
-                if common > 0, let a = left.baseAddress, let b = right.baseAddress {
-                    let order = memcmp(a, b, common)
-                    if order != 0 { return order < 0 }
-                }
-                return left.count < right.count
-            }
+            rhs.withUTF8 { right in ByteOrder.compare(left.baseAddress, left.count, right.baseAddress, right.count) < 0 }
         }
     }
 
@@ -257,6 +250,19 @@ public struct ReferenceGraph: Equatable, Sendable {
               let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
         else { return reference }
         return String(path[..<slash]) + "/" + reference
+    }
+}
+
+/// Python's string order over raw UTF-8 runs, which is byte order.
+enum ByteOrder {
+    /// Negative when `lhs` sorts first, zero when the runs are equal, positive otherwise.
+    static func compare(_ lhs: UnsafePointer<UInt8>?, _ lhsCount: Int, _ rhs: UnsafePointer<UInt8>?, _ rhsCount: Int) -> Int {
+        let common = min(lhsCount, rhsCount)
+        if common > 0, let lhs, let rhs {
+            let order = memcmp(lhs, rhs, common)
+            if order != 0 { return Int(order) }
+        }
+        return lhsCount - rhsCount
     }
 }
 

@@ -392,14 +392,11 @@ struct ByteStringTable {
 
         /// Byte order, which is Python's code-point order.
         func precedes(_ lhs: Int, _ rhs: Int) -> Bool {
-            let lhsStart = offsets[lhs], lhsCount = offsets[lhs + 1] - lhsStart
-            let rhsStart = offsets[rhs], rhsCount = offsets[rhs + 1] - rhsStart
-            let common = min(lhsCount, rhsCount)
-            if common > 0, let base = arena.baseAddress {
-                let order = memcmp(base + lhsStart, base + rhsStart, common)
-                if order != 0 { return order < 0 }
-            }
-            return lhsCount < rhsCount
+            let lhsStart = offsets[lhs], rhsStart = offsets[rhs]
+            let base = arena.baseAddress
+            return ByteOrder.compare(
+                base.map { $0 + lhsStart }, offsets[lhs + 1] - lhsStart, base.map { $0 + rhsStart }, offsets[rhs + 1] - rhsStart
+            ) < 0
         }
 
         func string(_ id: Int) -> String {
