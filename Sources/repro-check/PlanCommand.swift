@@ -69,7 +69,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         // As in nixpkgs, maxLayers does not apply to a pipeline.
         let budget = if case .pipeline = strategy { 0 } else { try LayerBudget.storeLayers(maxLayers: maxLayers) }
-        do { return try planLayers(graph: graph, roots: graph.roots, strategy: strategy, budget: budget) } catch {
+        do { return try planLayers(wholeGraph: graph, strategy: strategy, budget: budget) } catch {
             throw SpecError.layering(file: path, error)
         }
     }

@@ -102,4 +102,19 @@ struct LayerPlanningTests {
     func noRoots() throws {
         #expect(try planLayers(graph: graph, roots: [], strategy: .auto, budget: 5) == [])
     }
+
+    @Test("plans a whole graph as it plans the graph rooted at the paths nothing references")
+    func wholeGraph() throws {
+        var generator = LCG(seed: 31)
+        let pipeline = LayeringPipeline(steps: [.popularityContest, .limitLayers(7)])
+        for _ in 0..<5 {
+            let graph = try ReferenceGraph(nodes: generatedNodes(count: 150, maxReferences: 3, window: 20, generator: &generator))
+            for strategy in [LayeringStrategy.popularity, .auto, .pipeline(pipeline)] {
+                #expect(try planLayers(wholeGraph: graph, strategy: strategy, budget: 9)
+                    == planLayers(graph: graph, roots: graph.roots, strategy: strategy, budget: 9))
+            }
+        }
+        let empty = try ReferenceGraph(nodes: [])
+        #expect(try planLayers(wholeGraph: empty, strategy: .popularity, budget: 0) == [])
+    }
 }

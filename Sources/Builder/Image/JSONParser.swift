@@ -101,15 +101,26 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var object = JSONObject()
+        var entries: [(key: String, value: JSONValue)] = []
+        // Key positions once an object is past a few keys: a linear search per key would make
+        // an object of n keys cost n² comparisons, which a hostile document can exploit.
+        var positions: [String: Int] = [:]
+        func position(of key: String) -> Int? {
+            if entries.count <= Self.linearKeySearchLimit { return entries.firstIndex { $0.key == key } }
+            if positions.isEmpty {
+                for (position, entry) in entries.enumerated() { positions[entry.key] = position }
+            }
+            return positions[key]
+        }
         skipWhitespace()
-        if current == UInt8(ascii: "}") { index += 1; return .object(object) }
+        if current == UInt8(ascii: "}") { index += 1; return .object(JSONObject()) }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a property name in double quotes") }
             let keyStart = index
             let key = try parseString()
-            if duplicateKeys == .refuse && object[key] != nil {
+            let existing = position(of: key)
+            if duplicateKeys == .refuse && existing != nil {
                 index = keyStart
                 var duplicate = error("duplicate key \"\(key)\"")
                 duplicate.keyPath = []
@@ -119,19 +130,29 @@ public struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after a property name") }
             index += 1
             skipWhitespace()
+            let value: JSONValue
             do {
-                object[key] = try parseValue()
+                value = try parseValue()
             } catch {
                 throw Self.nested(error, in: key)
+            }
+            // As a Python dict: a repeated key keeps its first position and takes the last value.
+            if let existing {
+                entries[existing].value = value
+            } else {
+                if !positions.isEmpty { positions[key] = entries.count }
+                entries.append((key, value))
             }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(object)
+            case UInt8(ascii: "}"): index += 1; return .object(JSONObject(uniqueEntries: entries))
             default: throw error("expected ',' or '}' in an object")
             }
         }
     }
+
+    private static let linearKeySearchLimit = 8
 
     private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
         try enter()

@@ -80,6 +80,11 @@ public struct JSONObject: Equatable, Sendable {
         for (key, value) in entries { self[key] = value }
     }
 
+    /// Entries whose keys are already distinct, as the parser collects them.
+    init(uniqueEntries: [(key: String, value: JSONValue)]) {
+        entries = uniqueEntries
+    }
+
     public var keys: [String] { entries.map(\.key) }
     public var isEmpty: Bool { entries.isEmpty }
 

@@ -39,9 +39,10 @@ public enum AutoLayering {
         var isDependency = [Bool](repeating: false, count: count)
         var isUser = [Bool](repeating: false, count: count)
 
+        var walk = ReachWalk(count: count)
         for primary in bySizeDescending {
-            let dependencies = strictReach(from: primary, along: successors)
-            let users = strictReach(from: primary, along: predecessors)
+            let dependencies = walk.strictReach(from: primary, along: successors)
+            let users = walk.strictReach(from: primary, along: predecessors)
             for node in dependencies { isDependency[node] = true }
             for node in users { isUser[node] = true }
 
@@ -82,7 +83,9 @@ public enum AutoLayering {
         var layers: [Layer] = []
         // Dictionary order is arbitrary; layers are ordered explicitly below.
         for nodes in members.values {
-            let paths = nodes.map { graph.paths[$0] }.sorted { PathKey($0) < PathKey($1) }
+            // Keys made once per path, not once per comparison.
+            let paths = nodes.map { (key: PathKey(graph.paths[$0]), path: graph.paths[$0]) }
+                .sorted { $0.key < $1.key }.map(\.path)
             let reached = GraphAlgorithms.reachable(from: nodes, successors: successors)
             var closureSize: UInt64 = 0
             for node in 0..<count where reached[node] {
@@ -104,14 +107,34 @@ public enum AutoLayering {
             return kept.isEmpty ? nil : kept
         }
     }
+}
 
-    /// Everything reachable from `start` along `edges`, `start` itself excluded.
-    private static func strictReach(from start: Int, along edges: [[Int]]) -> [Int] {
-        var seen: Set<Int> = [start]
-        var stack = [start]
+/// Depth-first walks that share one visited array, stamped with a new mark per walk:
+/// auto layering walks up and down from every primary, and a fresh set per walk would
+/// cost more than the walk on a large closure.
+private struct ReachWalk {
+    private var mark: [UInt32]
+    private var current: UInt32 = 0
+    private var stack: [Int] = []
+
+    init(count: Int) { mark = [UInt32](repeating: 0, count: count) }
+
+    /// Everything reachable from `start` along `edges`, `start` itself excluded, in the
+    /// order a depth-first walk first meets it.
+    mutating func strictReach(from start: Int, along edges: [[Int]]) -> [Int] {
+        current &+= 1
+        if current == 0 {
+            // The marks wrapped around: start over so no old mark reads as current.
+            for index in mark.indices { mark[index] = 0 }
+            current = 1
+        }
+        mark[start] = current
+        stack.removeAll(keepingCapacity: true)
+        stack.append(start)
         var result: [Int] = []
         while let node = stack.popLast() {
-            for next in edges[node] where seen.insert(next).inserted {
+            for next in edges[node] where mark[next] != current {
+                mark[next] = current
                 result.append(next)
                 stack.append(next)
             }

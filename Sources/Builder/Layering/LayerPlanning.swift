@@ -45,6 +45,20 @@ public func planLayers(
     guard !roots.isEmpty else { return [] }
     let reached = try graph.closureIndices(of: roots)
     let closure = reached.count == graph.count ? graph : try graph.restricted(to: reached.map { graph.paths[$0] })
+    return try layers(of: closure, excluding: excluding, strategy: strategy, budget: budget)
+}
+
+/// ``planLayers(graph:roots:excluding:strategy:budget:)`` rooted at ``ReferenceGraph/roots``,
+/// as `plan --graph` asks. A graph is acyclic, so the paths nothing references reach every
+/// path: the closure is the whole graph, and no lookup or walk is needed to find it.
+public func planLayers(wholeGraph graph: ReferenceGraph, strategy: LayeringStrategy, budget: Int) throws(LayeringError) -> [[String]] {
+    guard graph.count > 0 else { return [] }
+    return try layers(of: graph, excluding: [], strategy: strategy, budget: budget)
+}
+
+private func layers(
+    of closure: ReferenceGraph, excluding: [String], strategy: LayeringStrategy, budget: Int
+) throws(LayeringError) -> [[String]] {
     switch strategy {
     case .popularity:
         guard budget >= 1 else { throw .invalidBudget(budget) }

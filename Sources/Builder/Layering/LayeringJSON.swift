@@ -6,8 +6,12 @@ import Foundation
 extension JSONValue {
     /// Parses `data`, mapping a syntax error to ``LayeringError/malformedGraph(reason:)``.
     static func decodeLayeringInput(_ data: Data) throws(LayeringError) -> JSONValue {
+        try decodeLayeringInput([UInt8](data))
+    }
+
+    static func decodeLayeringInput(_ bytes: [UInt8]) throws(LayeringError) -> JSONValue {
         do {
-            return try JSONParser.parse([UInt8](data))
+            return try JSONParser.parse(bytes)
         } catch {
             throw .malformedGraph(reason: "it is not valid JSON (\(error.description))")
         }

@@ -24,17 +24,30 @@ public enum Popularity {
 
     /// Paths of `graph`, most popular first; equal popularity ordered by ``sortKey(_:)``.
     public static func order(_ graph: ReferenceGraph) -> [String] {
-        order(names: graph.paths, successors: graph.successors)
+        let counts = limbCounts(successors: graph.successors)
+        return order(names: graph.paths, limbs: counts.limbs, sums: counts.sums, distinctNames: true)
     }
 
     /// closure-graph.py's `package_name`: the text before the first "-" (the store
     /// directory and hash) moved to the end, so equally popular paths sort by name
     /// and differing hashes only break exact name ties.
     public static func sortKey(_ path: String) -> String {
-        var parts = path.split(separator: "-", omittingEmptySubsequences: false)
-        let start = parts.removeFirst()
-        parts.append(start)
-        return parts.joined(separator: "-")
+        var key: [UInt8] = []
+        appendSortKey(path, to: &key)
+        return String(decoding: key, as: UTF8.self)
+    }
+
+    /// ``sortKey(_:)``'s bytes: what follows the first "-", a "-", what precedes it
+    /// (`split("-")`, rotated, joined); a path without "-" is its own key.
+    private static func appendSortKey(_ path: String, to key: inout [UInt8]) {
+        let bytes = path.utf8
+        guard let dash = bytes.firstIndex(of: UInt8(ascii: "-")) else {
+            key.append(contentsOf: bytes)
+            return
+        }
+        key.append(contentsOf: bytes[bytes.index(after: dash)...])
+        key.append(UInt8(ascii: "-"))
+        key.append(contentsOf: bytes[..<dash])
     }
 
     /// closure-graph.py's `order_by_popularity`: highest count first, equal counts
@@ -42,22 +55,52 @@ public enum Popularity {
     public static func order(byCounts counts: [String: BigUInt]) -> [String] {
         // Sorted first so the result never depends on dictionary order.
         let names = counts.keys.sorted(by: ReferenceGraph.precedes)
-        return order(names: names, values: names.map { counts[$0] ?? 0 })
-    }
-
-    /// Ordering shared with the pipeline, which works on index graphs.
-    static func order(names: [String], successors: [[Int]]) -> [String] {
-        order(names: names, values: counts(successors: successors))
-    }
-
-    private static func order(names: [String], values: [BigUInt]) -> [String] {
-        let keys = names.map { Array(sortKey($0).utf8) }
-        let ranked = names.indices.sorted { lhs, rhs in
-            if values[lhs] != values[rhs] { return values[lhs] > values[rhs] }
-            if keys[lhs] != keys[rhs] { return keys[lhs].lexicographicallyPrecedes(keys[rhs]) }
-            // Only reachable when a merged graph repeats a name; keep input order then.
-            return lhs < rhs
+        let values = names.map { counts[$0] ?? 0 }
+        let limbs = max(1, values.map(\.words.count).max() ?? 1)
+        var sums = [UInt64](repeating: 0, count: names.count * limbs)
+        for (node, value) in values.enumerated() {
+            for (limb, word) in value.words.enumerated() { sums[node * limbs + limb] = UInt64(word) }
         }
+        return order(names: names, limbs: limbs, sums: sums, distinctNames: true)
+    }
+
+    /// Ordering shared with the pipeline, whose merged graphs may repeat a name.
+    static func order(names: [String], successors: [[Int]]) -> [String] {
+        let counts = limbCounts(successors: successors)
+        return order(names: names, limbs: counts.limbs, sums: counts.sums, distinctNames: false)
+    }
+
+    /// Names ranked by their counts (`limbs` little-endian words per name in `sums`),
+    /// then by sort key, then by position.
+    private static func order(names: [String], limbs: Int, sums: [UInt64], distinctNames: Bool) -> [String] {
+        var keyBytes: [UInt8] = []
+        var keyStarts = [0]
+        keyStarts.reserveCapacity(names.count + 1)
+        for name in names {
+            appendSortKey(name, to: &keyBytes)
+            keyStarts.append(keyBytes.count)
+        }
+        let ranked = sums.withUnsafeBufferPointer { sums in
+            keyBytes.withUnsafeBufferPointer { keys in
+                names.indices.sorted { lhs, rhs in
+                    var limb = limbs - 1
+                    while limb >= 0 {
+                        let left = sums[lhs * limbs + limb], right = sums[rhs * limbs + limb]
+                        if left != right { return left > right }
+                        limb -= 1
+                    }
+                    let leftStart = keyStarts[lhs], rightStart = keyStarts[rhs]
+                    let order = ByteOrder.compare(
+                        keys.baseAddress.map { $0 + leftStart }, keyStarts[lhs + 1] - leftStart,
+                        keys.baseAddress.map { $0 + rightStart }, keyStarts[rhs + 1] - rightStart
+                    )
+                    if order != 0 { return order < 0 }
+                    // Only reachable when a merged graph repeats a name; keep input order then.
+                    return lhs < rhs
+                }
+            }
+        }
+        if distinctNames { return ranked.map { names[$0] } }
         // closure-graph.py keys its counters by path, so a repeated name is listed once.
         var seen = Set<String>()
         return ranked.map { names[$0] }.filter { seen.insert($0).inserted }
@@ -68,8 +111,17 @@ public enum Popularity {
     /// `reachBudgetWords` bounds the reach bitsets held at once (tests shrink it to
     /// force many blocks).
     static func counts(successors: [[Int]], reachBudgetWords: Int = defaultReachBudgetWords) -> [BigUInt] {
+        let (limbs, sums) = limbCounts(successors: successors, reachBudgetWords: reachBudgetWords)
+        return (0..<successors.count).map { node in
+            BigUInt(words: sums[(node * limbs)..<((node + 1) * limbs)].map { UInt($0) })
+        }
+    }
+
+    /// ``counts(successors:reachBudgetWords:)`` as `limbs` little-endian words per node,
+    /// the form the ranking compares without building a BigUInt per node.
+    static func limbCounts(successors: [[Int]], reachBudgetWords: Int = defaultReachBudgetWords) -> (limbs: Int, sums: [UInt64]) {
         let count = successors.count
-        guard count > 0 else { return [] }
+        guard count > 0 else { return (1, []) }
         let unique = GraphAlgorithms.uniqueSuccessors(successors)
         // A cycle cannot reach here from ReferenceGraph; fall back to index order so
         // the function stays total (closure-graph.py would recurse forever instead).
@@ -174,9 +226,7 @@ public enum Popularity {
         }
         }
         }
-        return (0..<count).map { node in
-            BigUInt(words: sums[(node * limbs)..<((node + 1) * limbs)].map { UInt($0) })
-        }
+        return (limbs, sums)
     }
 
     /// Words of reach bitsets held at once by default: 32 MiB.

@@ -21,13 +21,11 @@ public struct ReferenceGraph: Equatable, Sendable {
 
     /// All paths, sorted.
     public let paths: [String]
-    let indexOf: [String: Int]
     /// Successor indices per node, sorted, deduplicated, self-references removed.
     let successors: [[Int]]
     let narSizes: [UInt64?]
-    /// Node indices in the order the nodes were given. flatten_references_graph and
-    /// auto-layer.py sort by narSize with Python's stable sort, so equal sizes keep
-    /// this order.
+    /// Each input position's node index. flatten_references_graph and auto-layer.py
+    /// sort by narSize with Python's stable sort, so equal sizes keep the input order.
     let inputOrder: [Int]
 
     /// Builds a graph from nodes, checking that every reference has a node and that
@@ -40,8 +38,6 @@ public struct ReferenceGraph: Equatable, Sendable {
             throw .duplicatePath(nodes[position].path)
         }
         let paths = order.map { nodes[$0].path }
-        var indexOf = [String: Int](minimumCapacity: paths.count)
-        for (index, path) in paths.enumerated() { indexOf[path] = index }
         var successors: [[Int]] = []
         var narSizes: [UInt64?] = []
         var inputOrder = [Int](repeating: 0, count: paths.count)
@@ -55,7 +51,7 @@ public struct ReferenceGraph: Equatable, Sendable {
             // The smallest unknown reference, so the error names the same one every time.
             var unknown: String?
             for reference in node.references {
-                if let target = indexOf[reference] {
+                if let target = Self.index(of: reference, in: paths) {
                     targets.append(target)
                 } else if unknown.map({ ReferenceGraph.precedes(reference, $0) }) ?? true {
                     unknown = reference
@@ -65,8 +61,13 @@ public struct ReferenceGraph: Equatable, Sendable {
             successors.append(GraphAlgorithms.uniqueSorted(targets, excluding: index))
             narSizes.append(node.narSize)
         }
+        try self.init(paths: paths, successors: successors, narSizes: narSizes, inputOrder: inputOrder)
+    }
+
+    /// The graph from its parts, as both builders prepare them: `paths` sorted and
+    /// distinct, `successors` as the stored property says. Only cycles are checked.
+    init(paths: [String], successors: [[Int]], narSizes: [UInt64?], inputOrder: [Int]) throws(LayeringError) {
         self.paths = paths
-        self.indexOf = indexOf
         self.successors = successors
         self.narSizes = narSizes
         self.inputOrder = inputOrder
@@ -79,7 +80,28 @@ public struct ReferenceGraph: Equatable, Sendable {
     /// `{path, references, narSize?, closureSize?}` or a `nix path-info --json`
     /// object keyed by path.
     public init(json data: Data) throws(LayeringError) {
-        try self.init(json: JSONValue.decodeLayeringInput(data))
+        let direct = data.withUnsafeBytes { raw in
+            Result { () throws(LayeringError) in try ReferenceGraphReader.read(raw.bindMemory(to: UInt8.self)) }
+        }
+        if let graph = try direct.get() {
+            self = graph
+        } else {
+            // Outside what the direct reader covers: the general parser gives the same
+            // graph or the precise error.
+            try self.init(json: JSONValue.decodeLayeringInput(data))
+        }
+    }
+
+    /// ``init(json:)`` over bytes already in memory, without copying them.
+    public init(jsonBytes bytes: [UInt8]) throws(LayeringError) {
+        let direct = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(LayeringError) in try ReferenceGraphReader.read(buffer) }
+        }
+        if let graph = try direct.get() {
+            self = graph
+        } else {
+            try self.init(json: JSONValue.decodeLayeringInput(bytes))
+        }
     }
 
     /// Entries are read in file order, the order Python's `json.load` keeps for both
@@ -103,15 +125,30 @@ public struct ReferenceGraph: Equatable, Sendable {
 
     /// Paths no other path references, sorted: closure-graph.py's `find_roots`.
     public var roots: [String] {
-        let predecessors = GraphAlgorithms.predecessors(of: successors)
-        return paths.indices.filter { predecessors[$0].isEmpty }.map { paths[$0] }
+        var referenced = [Bool](repeating: false, count: count)
+        for targets in successors { for target in targets { referenced[target] = true } }
+        return paths.indices.filter { !referenced[$0] }.map { paths[$0] }
     }
 
-    public func contains(_ path: String) -> Bool { indexOf[path] != nil }
+    public func contains(_ path: String) -> Bool { index(of: path) != nil }
 
     public func node(_ path: String) -> Node? {
-        guard let index = indexOf[path] else { return nil }
+        guard let index = index(of: path) else { return nil }
         return node(at: index)
+    }
+
+    /// The node index of `path`: a binary search of the sorted paths, which costs less
+    /// than building a dictionary for the few lookups a plan makes.
+    func index(of path: String) -> Int? { Self.index(of: path, in: paths) }
+
+    private static func index(of path: String, in sorted: [String]) -> Int? {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if precedes(sorted[middle], path) { low = middle + 1 } else { high = middle }
+        }
+        // Equal bytes, as Python compares paths (String's == would also match canonically equivalent ones).
+        return low < sorted.count && !precedes(path, sorted[low]) ? low : nil
     }
 
     /// Every node, in path order.
@@ -139,7 +176,7 @@ public struct ReferenceGraph: Equatable, Sendable {
     func closureIndices(of roots: [String]) throws(LayeringError) -> [Int] {
         var start: [Int] = []
         for root in roots {
-            guard let index = indexOf[root] else { throw .unknownRoot(root) }
+            guard let index = index(of: root) else { throw .unknownRoot(root) }
             start.append(index)
         }
         let reached = GraphAlgorithms.reachable(from: start, successors: successors)
@@ -164,14 +201,7 @@ public struct ReferenceGraph: Equatable, Sendable {
         // times faster than walking the UTF8View, and sorting paths is hot.
         var lhs = lhs, rhs = rhs
         return lhs.withUTF8 { left in
-            rhs.withUTF8 { right in
-                let common = min(left.count, right.count)
-                if common > 0, let a = left.baseAddress, let b = right.baseAddress {
-                    let order = memcmp(a, b, common)
-                    if order != 0 { return order < 0 }
-                }
-                return left.count < right.count
-            }
+            rhs.withUTF8 { right in ByteOrder.compare(left.baseAddress, left.count, right.baseAddress, right.count) < 0 }
         }
     }
 
@@ -220,6 +250,19 @@ public struct ReferenceGraph: Equatable, Sendable {
               let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
         else { return reference }
         return String(path[..<slash]) + "/" + reference
+    }
+}
+
+/// Python's string order over raw UTF-8 runs, which is byte order.
+enum ByteOrder {
+    /// Negative when `lhs` sorts first, zero when the runs are equal, positive otherwise.
+    static func compare(_ lhs: UnsafePointer<UInt8>?, _ lhsCount: Int, _ rhs: UnsafePointer<UInt8>?, _ rhsCount: Int) -> Int {
+        let common = min(lhsCount, rhsCount)
+        if common > 0, let lhs, let rhs {
+            let order = memcmp(lhs, rhs, common)
+            if order != 0 { return Int(order) }
+        }
+        return lhsCount - rhsCount
     }
 }
 

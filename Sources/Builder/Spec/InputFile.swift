@@ -33,6 +33,9 @@ public enum InputFile {
         default: throw SpecError.notAFile(file: path, kind: "not a regular file", role: role)
         }
         var bytes: [UInt8] = []
+        // A regular file's size is known: one allocation instead of a doubling series of
+        // copies (a pipe, or a file that grows meanwhile, still reads to the end).
+        if type == UInt32(S_IFREG) && info.st_size > 0 { bytes.reserveCapacity(min(Int(info.st_size), limit) + 1) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -53,7 +56,7 @@ extension ReferenceGraph {
     public static func load(path: String) throws -> ReferenceGraph {
         let contents = try InputFile.read(path, role: "reference graph", limit: InputFile.graphLimit)
         do {
-            return try ReferenceGraph(json: contents.bytes.withUnsafeBytes { Data($0) })
+            return try ReferenceGraph(jsonBytes: contents.bytes)
         } catch {
             throw SpecError.layering(file: path, error)
         }
