@@ -88,7 +88,7 @@ struct OCIArchiveHasherTests {
         built.members[0].content[20] ^= 0xFF
         let name = built.members[0].name
         let actual = Digest.of(built.members[0].content).hex
-        #expect(throws: ArchiveError.corrupt("test stream", "blob \(name) has sha256 \(actual), not the one its name says")) {
+        #expect(throws: ArchiveError.invalidMetadata("test stream", "blob \(name) holds bytes whose digest is sha256:\(actual), not its name")) {
             try Self.hash(try built.tar())
         }
     }

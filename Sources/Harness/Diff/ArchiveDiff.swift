@@ -96,12 +96,15 @@ public enum ArchiveDiff {
                 kind: .archiveBytes, layer: nil, path: nil, field: "bytes",
                 control: a.streamDigest.description, experiment: b.streamDigest.description)]
         }
-        if !consequences.isEmpty {
-            causes.append(Difference(
-                kind: .derived, layer: nil, path: nil, field: "follows from the above",
-                consequences: Difference.Consequence.allCases.filter(consequences.contains)))
-        }
-        return causes
+        return withConsequences(causes, consequences)
+    }
+
+    /// The causes, then one line naming what follows from them, in a fixed order.
+    static func withConsequences(_ causes: [Difference], _ consequences: Set<Difference.Consequence>) -> [Difference] {
+        guard !consequences.isEmpty else { return causes }
+        return causes + [Difference(
+            kind: .derived, layer: nil, path: nil, field: "follows from the above",
+            consequences: Difference.Consequence.allCases.filter(consequences.contains))]
     }
 
     /// A JSON document's differences, split into causes (at most `limit`, the rest counted) and

@@ -180,10 +180,8 @@ public struct ArchiveHasher: ByteSink {
             return (true, false)
         }
         guard format.isOCI else { return (false, false) }
-        if name == OCILayoutNames.index || name == OCILayoutNames.marker {
-            guard size <= DockerManifest.jsonLimit else {
-                throw ArchiveError.invalidMetadata(label, "\(name) is \(size) bytes, larger than any index")
-            }
+        if OCILayoutNames.documents.contains(name) {
+            try OCILayoutNames.checkDocument(name, size: size, label: label)
             return (true, false)
         }
         if name.hasPrefix(OCILayoutNames.blobPrefix), size <= DockerManifest.jsonLimit { return (true, true) }
@@ -292,9 +290,7 @@ public struct ArchiveHasher: ByteSink {
             let (digest, count) = hashing.finalize()
             size = count
             members.append(HashedMember(name: name, digest: digest, size: count))
-            if format.isOCI, name.hasPrefix(OCILayoutNames.blobPrefix), digest.hex != name.dropFirst(OCILayoutNames.blobPrefix.count) {
-                throw ArchiveError.corrupt(label, "blob \(name) has sha256 \(digest.hex), not the one its name says")
-            }
+            if format.isOCI, name.hasPrefix(OCILayoutNames.blobPrefix) { try OCILayoutNames.checkBlob(name, digest: digest, label: label) }
             if let kept { self.kept[name] = kept }
         }
         current = .none

@@ -117,12 +117,7 @@ enum ImageDiff {
             return [Difference(
                 kind: .archiveBytes, layer: nil, path: nil, field: "bytes", control: streamA.description, experiment: streamB.description)]
         }
-        if !consequences.isEmpty {
-            causes.append(Difference(
-                kind: .derived, layer: nil, path: nil, field: "follows from the above",
-                consequences: Difference.Consequence.allCases.filter(consequences.contains)))
-        }
-        return causes
+        return ArchiveDiff.withConsequences(causes, consequences)
     }
 
     /// A blob as a compression difference shows it: media type, size, digest, and the
