@@ -22,10 +22,23 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("keep-artifacts"), help: "Keep both archives as DIR/control.tar and DIR/experiment.tar (in the format the run recorded).")
     var keepArtifacts: String?
 
+    @Option(
+        name: .customLong("output"),
+        help: ArgumentHelp(
+            "Which output to rebuild when the run checked several, named as check names them (docker-archive, oci-archive+zstd, dual+gzip; an OCI format alone is +gzip). Default: the first whose builds differed, else the first.",
+            valueName: "format[+compression]"))
+    var output: String?
+
     @Option(name: .customLong("builder"), help: .hidden)
     var builder: String?
 
     func run() throws {
+        let asked = try output.map { name in
+            guard let output = CheckOutput(name: name) else {
+                throw UsageError("--output \(name) is not an output: docker-archive, or oci-archive or dual with +none, +gzip or +zstd")
+            }
+            return output
+        }
         // Replay only reads the database.
         let results = try ResultsFile.read(database)
         let run = runID
@@ -35,12 +48,12 @@ struct ReplayCommand: ParsableCommand {
         guard let recorded = try results.specResult(runID: run, matching: keys) else {
             throw UsageError("\(database): run \(run) did not check a spec named or at \(spec)")
         }
-        // The experiment that was compared with the control: the same format and compression.
-        guard let control = recorded.builds.first(where: { $0.role == .control }),
-              let experiment = recorded.builds.first(where: {
-                  $0.role == .experiment && $0.format == control.format && $0.compression == control.compression
-              })
-        else { throw UsageError("\(database): run \(run) recorded no control and experiment build of \(recorded.specName)") }
+        let control: BuildResult, experiment: BuildResult, checked: [CheckOutput]
+        do {
+            (control, experiment, checked) = try Replay.builds(of: recorded, run: run, output: asked)
+        } catch {
+            throw UsageError("\(database): \(error)")
+        }
         guard FileManager.default.fileExists(atPath: recorded.specPath) else {
             throw UsageError("\(recorded.specPath): the spec run \(run) checked no longer exists")
         }
@@ -55,12 +68,14 @@ struct ReplayCommand: ParsableCommand {
         let outputs = keepArtifacts.map { SpecDiscoveryPath.absolute($0) } ?? workRoot
         try? FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: true)
 
-        let packaging = control.format.isOCI
-            ? "\(control.format.rawValue), \(control.compression?.rawValue ?? LayerCompression.gzip.rawValue) layers"
-            : control.format.rawValue
+        let packaging = replay.output.compression.map { "\(replay.output.format.rawValue), \($0.rawValue) layers" } ?? replay.output.format.rawValue
         print("Replaying \(recorded.specName) (\(recorded.specPath)) as run \(run) built it (\(packaging)).")
         if let now = try? ImageSpec.summary(ofSpecAt: recorded.specPath), now.inputDigest != recorded.specDigest {
             print("Note: the spec or its inputs changed since run \(run) (spec digest \(recorded.specDigest) then, \(now.inputDigest) now); building them as they are now.")
+        }
+        if checked.count > 1 {
+            let list = checked.map(\.description).joined(separator: ", ")
+            print("Note: run \(run) checked \(list); this replays \(replay.output)\(asked == nil ? " (choose another with --output)" : "").")
         }
         for note in replay.notes { print("Note: \(note).") }
 

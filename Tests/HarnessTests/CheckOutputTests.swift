@@ -26,6 +26,17 @@ struct CheckOutputTests {
         #expect(outputs[4].buildArguments == ["--format", "dual", "--compression", "zstd"])
     }
 
+    @Test("an output is named back from its description; an OCI format alone is gzip, docker-archive takes no compression")
+    func names() throws {
+        for output in try CheckOutput.requested(formats: [.dockerArchive, .ociArchive, .dual], compressions: LayerCompression.allCases) {
+            #expect(CheckOutput(name: output.description) == output)
+        }
+        #expect(CheckOutput(name: "dual") == CheckOutput(format: .dual, compression: .gzip))
+        for bad in ["docker-archive+zstd", "oci-archive+lz4", "tar", "", "oci-archive+", "+gzip"] {
+            #expect(CheckOutput(name: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("refuses a compression without an OCI format, and oci-layout")
     func refusals() {
         #expect(throws: CheckOutputError.compressionNeedsOCI(.zstd)) {

@@ -65,4 +65,52 @@ struct ReplayTests {
         #expect(replay.notes.contains("domain_host was applied in the recorded run but cannot be here: needs root (running as uid 1000)"))
         #expect(!replay.varied.contains(.domainHost))
     }
+
+    static func recorded(_ pairs: [(CheckOutput, same: Bool)]) -> SpecResult {
+        var result = ResultFixtures.reproducible("hello")
+        result.builds = pairs.flatMap { output, same in
+            [BuildRole.control, .experiment].map { role in
+                var build = BuildResult(role: role)
+                build.format = output.format
+                build.compression = output.compression
+                build.imageDigest = ResultFixtures.digest(same || role == .control ? "\(output)" : "\(output)-other")
+                return build
+            }
+        }
+        return result
+    }
+
+    @Test("replays the output asked for, else the first whose builds differed, else the first")
+    func picksOutput() throws {
+        let zstd = try #require(CheckOutput(name: "oci-archive+zstd"))
+        let dual = try #require(CheckOutput(name: "dual"))
+        let run = Self.recorded([(.dockerArchive, same: true), (zstd, same: false), (dual, same: false)])
+        let picked = try Replay.builds(of: run, run: 4, output: nil)
+        #expect(CheckOutput(of: picked.control) == zstd && CheckOutput(of: picked.experiment) == zstd)
+        #expect(picked.outputs == [.dockerArchive, zstd, dual])
+        #expect(CheckOutput(of: try Replay.builds(of: run, run: 4, output: dual).experiment) == dual)
+        let same = Self.recorded([(zstd, same: true), (.dockerArchive, same: true)])
+        #expect(CheckOutput(of: try Replay.builds(of: same, run: 4, output: nil).control) == zstd)
+
+        let replay = Replay(control: picked.control, experiment: picked.experiment, host: Self.today, builder: "/bin/rc", workRoot: "/w")
+        #expect(replay.output == zstd)
+        let argv = replay.plan(.control, specPath: "/s/spec.json").argv
+        #expect(Array(argv.suffix(4)) == ["--format", "oci-archive", "--compression", "zstd"], "\(argv)")
+    }
+
+    @Test("names the outputs the run built when the one asked for is not among them")
+    func missingOutput() throws {
+        let gzip = CheckOutput(format: .ociArchive, compression: .gzip)
+        let run = Self.recorded([(.dockerArchive, same: true), (CheckOutput(format: .dual, compression: .zstd), same: false)])
+        #expect(throws: ReplayError.outputNotBuilt(
+            run: 4, spec: "hello", asked: gzip, available: [.dockerArchive, CheckOutput(format: .dual, compression: .zstd)])) {
+            try Replay.builds(of: run, run: 4, output: gzip)
+        }
+        #expect("\(ReplayError.outputNotBuilt(run: 4, spec: "hello", asked: gzip, available: [.dockerArchive]))"
+            == "run 4 built hello as docker-archive, not oci-archive+gzip")
+        var empty = run
+        empty.builds.removeAll { $0.role == .experiment }
+        #expect(throws: ReplayError.noBuilds(run: 4, spec: "hello")) { try Replay.builds(of: empty, run: 4, output: nil) }
+    }
 }
+

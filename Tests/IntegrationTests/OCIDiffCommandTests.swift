@@ -144,4 +144,37 @@ struct OCIDiffCommandTests {
         #expect(text.contains("(as recorded)"), "the replayed builds give the recorded archive digests: \(text)")
         #expect(text.contains("etc/value: content differs:\n    @@ -1,3 +1,3 @@\n     first line\n    -"), "\(text)")
     }
+
+    @Test("replay --output picks one of the outputs a check built, by default the first that differed, and names them when asked for another")
+    func replayOutput() throws {
+        let fixture = try PlantedOCIBuilder.corpus(label: "ocidiff-replay-output")
+        defer { fixture.remove() }
+        try fixture.addSpec("cpus", plant: "cpus")
+        let check = try fixture.check(["--vary=@none,+num_cpus", "--format", "oci-archive", "--format", "dual", "--compression", "zstd"])
+        #expect(check.status == 1, "\(check.stderr)")
+        func replay(_ extra: [String]) throws -> (status: Int32, text: String) {
+            let result = try CLI.run(["replay", "1", "cpus", "--db", fixture.database, "--builder", fixture.builder] + extra)
+            return (result.status, String(decoding: result.stdout, as: UTF8.self) + result.stderr)
+        }
+
+        let first = try replay([])
+        #expect(first.status == 1, "\(first.text)")
+        #expect(first.text.contains("(oci-archive, zstd layers)."), "\(first.text)")
+        #expect(first.text.contains("Note: run 1 checked oci-archive+zstd, dual+zstd; this replays oci-archive+zstd (choose another with --output)."),
+                "\(first.text)")
+
+        let dual = try replay(["--output", "dual+zstd"])
+        #expect(dual.status == 1, "\(dual.text)")
+        #expect(dual.text.contains("(dual, zstd layers)."), "\(dual.text)")
+        #expect(dual.text.contains("(as recorded)"), "the replayed builds give the recorded archive digests: \(dual.text)")
+        #expect(dual.text.contains("etc/value: content differs:"), "\(dual.text)")
+
+        let missing = try CLI.run(["replay", "1", "cpus", "--db", fixture.database, "--output", "oci-archive"])
+        #expect(missing.status == 2, "\(missing.stderr)")
+        #expect(missing.stderr == "repro-check: \(fixture.database): run 1 built cpus as oci-archive+zstd, dual+zstd, not oci-archive+gzip\n")
+        let unknown = try CLI.run(["replay", "1", "cpus", "--db", fixture.database, "--output", "docker-archive+zstd"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.hasPrefix("repro-check: --output docker-archive+zstd is not an output: ") && !unknown.stderr.dropLast().contains("\n"),
+                "\(unknown.stderr)")
+    }
 }

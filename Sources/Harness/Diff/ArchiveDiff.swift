@@ -71,36 +71,21 @@ public enum ArchiveDiff {
         causes += pairing.placementCauses(control: a.layerDigests, experiment: b.layerDigests)
         let layersDiffer = !causes.isEmpty
 
-        // The config: `rootfs.diff_ids` only restates the layers.
-        let config = jsonDifferences(a.configJSON, b.configJSON, kind: .configField, layer: "config", limit: limit) { path in
-            guard layersDiffer, path?.hasPrefix("rootfs.diff_ids") == true else { return nil }
-            return .diffIDs
-        }
+        let config = jsonDifferences(
+            a.configJSON, b.configJSON, kind: .configField, layer: "config", limit: limit, digests: (a.configDigest, b.configDigest),
+            derived: configConsequence(layersDiffer: layersDiffer))
         causes += config.causes
         consequences.formUnion(config.consequences)
-        if config.causes.isEmpty && config.consequences.isEmpty && a.configDigest != b.configDigest {
-            causes.append(Difference(
-                kind: .configField, layer: "config", path: nil, field: "bytes",
-                control: a.configDigest.description, experiment: b.configDigest.description))
-        }
         let configDiffers = a.configDigest != b.configDigest
         if configDiffers { consequences.insert(.configDigest) }
 
         // The manifest: `Config` and `Layers` name the config and layers by digest.
-        let manifest = jsonDifferences(a.manifestJSON, b.manifestJSON, kind: .manifestField, layer: DockerManifest.memberName, limit: limit) { path in
-            switch path.flatMap(manifestKey) {
-            case "Config" where configDiffers: .manifestConfig
-            case "Layers" where layersDiffer: .manifestLayers
-            default: nil
-            }
-        }
+        let manifest = jsonDifferences(
+            a.manifestJSON, b.manifestJSON, kind: .manifestField, layer: DockerManifest.memberName, limit: limit,
+            digests: (a.manifestDigest, b.manifestDigest),
+            derived: dockerManifestConsequence(configDiffers: configDiffers, layersDiffer: layersDiffer))
         causes += manifest.causes
         consequences.formUnion(manifest.consequences)
-        if manifest.causes.isEmpty && manifest.consequences.isEmpty && a.manifestDigest != b.manifestDigest {
-            causes.append(Difference(
-                kind: .manifestField, layer: DockerManifest.memberName, path: nil, field: "bytes",
-                control: a.manifestDigest.description, experiment: b.manifestDigest.description))
-        }
 
         var archive = DifferenceCollector(layer: nil, limit: limit)
         compareMembers(a.table, b.table, into: &archive)
@@ -111,19 +96,23 @@ public enum ArchiveDiff {
                 kind: .archiveBytes, layer: nil, path: nil, field: "bytes",
                 control: a.streamDigest.description, experiment: b.streamDigest.description)]
         }
-        if !consequences.isEmpty {
-            causes.append(Difference(
-                kind: .derived, layer: nil, path: nil, field: "follows from the above",
-                consequences: Difference.Consequence.allCases.filter(consequences.contains)))
-        }
-        return causes
+        return withConsequences(causes, consequences)
+    }
+
+    /// The causes, then one line naming what follows from them, in a fixed order.
+    static func withConsequences(_ causes: [Difference], _ consequences: Set<Difference.Consequence>) -> [Difference] {
+        guard !consequences.isEmpty else { return causes }
+        return causes + [Difference(
+            kind: .derived, layer: nil, path: nil, field: "follows from the above",
+            consequences: Difference.Consequence.allCases.filter(consequences.contains))]
     }
 
     /// A JSON document's differences, split into causes (at most `limit`, the rest counted) and
-    /// the consequences `derived` names for a key path.
+    /// the consequences `derived` names for a key path. Given the documents' `digests`, equal
+    /// JSON in other bytes (key order, spacing) is one `bytes` cause, so it is never silent.
     static func jsonDifferences(
         _ a: JSONValue, _ b: JSONValue, kind: Difference.Kind, layer: String, limit: Int,
-        derived: (String?) -> Difference.Consequence?
+        digests: (control: Digest, experiment: Digest)? = nil, derived: (String?) -> Difference.Consequence?
     ) -> (causes: [Difference], consequences: Set<Difference.Consequence>) {
         var all = DifferenceCollector(layer: layer, limit: .max)
         JSONDiff.compare(a, b, path: "", kind: kind, into: &all)
@@ -136,7 +125,27 @@ public enum ArchiveDiff {
                 causes.add(difference)
             }
         }
+        if let digests, causes.isEmpty, consequences.isEmpty, digests.control != digests.experiment {
+            causes.add(kind, path: nil, field: "bytes", control: digests.control.description, experiment: digests.experiment.description)
+        }
         return (causes.differences, consequences)
+    }
+
+    /// What a config key restates: `rootfs.diff_ids` only lists the layers.
+    static func configConsequence(layersDiffer: Bool) -> (String?) -> Difference.Consequence? {
+        { path in layersDiffer && path?.hasPrefix("rootfs.diff_ids") == true ? .diffIDs : nil }
+    }
+
+    /// What a docker-archive `manifest.json` key restates: `Config` names the config, `Layers`
+    /// the layer members.
+    static func dockerManifestConsequence(configDiffers: Bool, layersDiffer: Bool) -> (String?) -> Difference.Consequence? {
+        { path in
+            switch path.flatMap(manifestKey) {
+            case "Config" where configDiffers: .manifestConfig
+            case "Layers" where layersDiffer: .manifestLayers
+            default: nil
+            }
+        }
     }
 
     /// The top-level key of a manifest key path: `Layers` for `[0].Layers[1]`.

@@ -158,16 +158,16 @@ public struct ArchiveHasher: ByteSink {
 
     private func ociView(archiveDigest: Digest, size: UInt64) throws -> ArchiveHashResult {
         var blobs: [Digest: OCIArchiveView.Blob] = [:]
-        for member in members where member.name.hasPrefix(OCIArchiveView.blobPrefix) {
-            blobs[member.digest] = OCIArchiveView.Blob(digest: member.digest, size: member.size)
+        for (ordinal, member) in members.enumerated() where member.name.hasPrefix(OCILayoutNames.blobPrefix) {
+            blobs[member.digest] = OCIArchiveView.Blob(digest: member.digest, size: member.size, ordinal: ordinal)
         }
         let resolved = try OCIArchiveView(label: label, kept: kept, blobs: blobs).resolve()
-        let layers = resolved.layers.enumerated().map { index, descriptor in
+        let layers = resolved.layers.enumerated().map { index, layer in
             LayerResult(
-                index: index + 1, diffID: resolved.diffIDs[index], size: descriptor.size, paths: resolved.paths[index],
+                index: index + 1, diffID: layer.diffID, size: layer.blob.size, paths: resolved.paths[index],
                 blob: LayerBlob(
-                    digest: descriptor.digest, size: descriptor.size, mediaType: descriptor.mediaType,
-                    compression: LayerBlob.compression(ofMediaType: descriptor.mediaType), compressorVersion: nil))
+                    digest: layer.blob.digest, size: layer.blob.size, mediaType: layer.blob.mediaType,
+                    compression: layer.compression, compressorVersion: nil))
         }
         return ArchiveHashResult(
             archiveDigest: archiveDigest, size: size, configDigest: resolved.config.digest,
@@ -180,13 +180,11 @@ public struct ArchiveHasher: ByteSink {
             return (true, false)
         }
         guard format.isOCI else { return (false, false) }
-        if name == OCIArchiveView.indexName || name == OCIArchiveView.layoutName {
-            guard size <= DockerManifest.jsonLimit else {
-                throw ArchiveError.invalidMetadata(label, "\(name) is \(size) bytes, larger than any index")
-            }
+        if OCILayoutNames.documents.contains(name) {
+            try OCILayoutNames.checkDocument(name, size: size, label: label)
             return (true, false)
         }
-        if name.hasPrefix(OCIArchiveView.blobPrefix), size <= DockerManifest.jsonLimit { return (true, true) }
+        if name.hasPrefix(OCILayoutNames.blobPrefix), size <= DockerManifest.jsonLimit { return (true, true) }
         return (false, false)
     }
 
@@ -292,9 +290,7 @@ public struct ArchiveHasher: ByteSink {
             let (digest, count) = hashing.finalize()
             size = count
             members.append(HashedMember(name: name, digest: digest, size: count))
-            if format.isOCI, name.hasPrefix(OCIArchiveView.blobPrefix), digest.hex != name.dropFirst(OCIArchiveView.blobPrefix.count) {
-                throw ArchiveError.corrupt(label, "blob \(name) has sha256 \(digest.hex), not the one its name says")
-            }
+            if format.isOCI, name.hasPrefix(OCILayoutNames.blobPrefix) { try OCILayoutNames.checkBlob(name, digest: digest, label: label) }
             if let kept { self.kept[name] = kept }
         }
         current = .none

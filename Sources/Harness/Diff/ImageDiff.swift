@@ -52,26 +52,22 @@ enum ImageDiff {
         if compressionDiffers { consequences.insert(.layerDigest) }
         let blobsDiffer = layersDiffer || compressionDiffers
 
-        // The config: `rootfs.diff_ids` only restates the layers.
-        let config = ArchiveDiff.jsonDifferences(a.config.json, b.config.json, kind: .configField, layer: "config", limit: limit) { path in
-            guard layersDiffer, path?.hasPrefix("rootfs.diff_ids") == true else { return nil }
-            return .diffIDs
-        }
+        let config = ArchiveDiff.jsonDifferences(
+            a.config.json, b.config.json, kind: .configField, layer: "config", limit: limit, digests: (a.config.digest, b.config.digest),
+            derived: ArchiveDiff.configConsequence(layersDiffer: layersDiffer))
         causes += config.causes
         consequences.formUnion(config.consequences)
         let configDiffers = a.config.digest != b.config.digest
-        if config.causes.isEmpty && config.consequences.isEmpty && configDiffers {
-            causes.append(Difference(
-                kind: .configField, layer: "config", path: nil, field: "bytes",
-                control: a.config.digest.description, experiment: b.config.digest.description))
-        }
         if configDiffers { consequences.insert(.configDigest) }
 
         // The OCI manifest: its config and layer descriptors name blobs already compared.
         var manifestDiffers = false
         if let manifestA = a.manifest, let manifestB = b.manifest {
             manifestDiffers = manifestA.digest != manifestB.digest
-            let manifest = ArchiveDiff.jsonDifferences(manifestA.json, manifestB.json, kind: .manifestField, layer: "manifest", limit: limit) { path in
+            let manifest = ArchiveDiff.jsonDifferences(
+                manifestA.json, manifestB.json, kind: .manifestField, layer: "manifest", limit: limit,
+                digests: (manifestA.digest, manifestB.digest)
+            ) { path in
                 guard let path else { return nil }
                 if path.hasPrefix("config"), configDiffers, !path.contains("annotations") { return .manifestConfig }
                 if path.hasPrefix("layers"), blobsDiffer, !path.contains("annotations") { return .manifestLayers }
@@ -79,11 +75,6 @@ enum ImageDiff {
             }
             causes += manifest.causes
             consequences.formUnion(manifest.consequences)
-            if manifest.causes.isEmpty && manifest.consequences.isEmpty && manifestDiffers {
-                causes.append(Difference(
-                    kind: .manifestField, layer: "manifest", path: nil, field: "bytes",
-                    control: manifestA.digest.description, experiment: manifestB.digest.description))
-            }
             if manifestDiffers { consequences.insert(.manifestDigest) }
         }
 
@@ -102,13 +93,9 @@ enum ImageDiff {
 
         // The docker-archive manifest.json (docker-archive, dual): `Config` and `Layers` name blobs.
         if let dockerA = a.dockerManifest, let dockerB = b.dockerManifest {
-            let manifest = ArchiveDiff.jsonDifferences(dockerA.json, dockerB.json, kind: .manifestField, layer: DockerManifest.memberName, limit: limit) { path in
-                switch path.flatMap(ArchiveDiff.manifestKey) {
-                case "Config" where configDiffers: .manifestConfig
-                case "Layers" where blobsDiffer: .manifestLayers
-                default: nil
-                }
-            }
+            let manifest = ArchiveDiff.jsonDifferences(
+                dockerA.json, dockerB.json, kind: .manifestField, layer: DockerManifest.memberName, limit: limit,
+                derived: ArchiveDiff.dockerManifestConsequence(configDiffers: configDiffers, layersDiffer: blobsDiffer))
             causes += manifest.causes
             consequences.formUnion(manifest.consequences)
         }
@@ -130,12 +117,7 @@ enum ImageDiff {
             return [Difference(
                 kind: .archiveBytes, layer: nil, path: nil, field: "bytes", control: streamA.description, experiment: streamB.description)]
         }
-        if !consequences.isEmpty {
-            causes.append(Difference(
-                kind: .derived, layer: nil, path: nil, field: "follows from the above",
-                consequences: Difference.Consequence.allCases.filter(consequences.contains)))
-        }
-        return causes
+        return ArchiveDiff.withConsequences(causes, consequences)
     }
 
     /// A blob as a compression difference shows it: media type, size, digest, and the

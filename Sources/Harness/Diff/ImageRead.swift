@@ -134,124 +134,17 @@ struct ImageRead {
         self.label = label
         self.packaging = packaging
         self.compressors = compressors
-        guard let indexBytes = try store.document(OCILayoutNames.index) else {
-            throw ArchiveError.missingMember(label, OCILayoutNames.index)
-        }
-        guard let markerBytes = try store.document(OCILayoutNames.marker) else {
-            throw ArchiveError.missingMember(label, OCILayoutNames.marker)
-        }
-        let marker = try Self.parse(markerBytes, OCILayoutNames.marker, label: label)
-        guard marker.objectValue?["imageLayoutVersion"]?.stringValue != nil else {
-            throw ArchiveError.invalidMetadata(label, "oci-layout names no imageLayoutVersion")
-        }
-        layoutMarker = Document(digest: Digest.of(markerBytes), json: marker)
-        let indexJSON = try Self.parse(indexBytes, OCILayoutNames.index, label: label)
-        index = Document(digest: Digest.of(indexBytes), json: indexJSON)
-        guard let indexObject = indexJSON.objectValue else {
-            throw ArchiveError.invalidMetadata(label, "index.json is not a JSON object")
-        }
-        if let mediaType = indexObject["mediaType"], mediaType != .string(OCIDocuments.indexMediaType) {
-            throw ArchiveError.invalidMetadata(label, "index.json has media type \(JSONDiff.render(mediaType)), not \(OCIDocuments.indexMediaType)")
-        }
-        guard let entries = indexObject["manifests"]?.arrayValue, !entries.isEmpty else {
-            throw ArchiveError.invalidMetadata(label, "index.json lists no manifests")
-        }
-        let descriptors = try entries.enumerated().map { position, entry in
-            try Self.descriptor(entry, "manifests[\(position)] of index.json", label: label)
-        }
-        guard let chosen = descriptors.first(where: { Self.manifestMediaTypes.contains($0.mediaType) }) else {
-            throw ArchiveError.invalidMetadata(label, "index.json names no image manifest")
-        }
-
-        let manifestBytes = try Self.blobBytes(chosen, "the manifest", &store, label: label)
-        let manifestJSON = try Self.parse(manifestBytes, "the manifest", label: label)
-        manifest = Document(digest: chosen.digest, json: manifestJSON)
-        guard let manifestObject = manifestJSON.objectValue else {
-            throw ArchiveError.invalidMetadata(label, "the manifest is not a JSON object")
-        }
-        guard manifestObject["schemaVersion"] == JSONValue.integer("2") else {
-            throw ArchiveError.invalidMetadata(label, "the manifest's schemaVersion is not 2")
-        }
-        if let mediaType = manifestObject["mediaType"], mediaType != .string(chosen.mediaType) {
-            throw ArchiveError.invalidMetadata(
-                label, "the manifest says its media type is \(JSONDiff.render(mediaType)), but index.json says \(chosen.mediaType)")
-        }
-        guard let configEntry = manifestObject["config"] else {
-            throw ArchiveError.invalidMetadata(label, "the manifest names no config")
-        }
-        let configDescriptor = try Self.descriptor(configEntry, "the manifest's config", label: label)
-        guard Self.configMediaTypes.contains(configDescriptor.mediaType) else {
-            throw ArchiveError.invalidMetadata(label, "the manifest's config has media type \(configDescriptor.mediaType), not an image config's")
-        }
-        let configBytes = try Self.blobBytes(configDescriptor, "the config", &store, label: label)
-        let configJSON = try ImageConfigHistory.parse(configBytes, label: label)
-        config = Document(digest: configDescriptor.digest, json: configJSON)
-
-        guard let layerEntries = manifestObject["layers"]?.arrayValue else {
-            throw ArchiveError.invalidMetadata(label, "the manifest has no list of layers")
-        }
-        let diffIDs = try Self.diffIDs(of: configJSON, layerCount: layerEntries.count, label: label)
-        var layers: [Layer] = []
-        for (position, entry) in layerEntries.enumerated() {
-            let what = "layer \(position + 1) of the manifest"
-            let blob = try Self.descriptor(entry, what, label: label)
-            guard let compression = Self.compression(ofLayerMediaType: blob.mediaType) else {
-                throw ArchiveError.invalidMetadata(label, "\(what) has media type \(blob.mediaType), not a layer's")
-            }
-            let location = try Self.locate(blob, what, &store, label: label)
-            layers.append(Layer(diffID: diffIDs[position], blob: blob, compression: compression, location: location))
-        }
-        self.layers = layers
-
+        let layout = try OCILayout.resolve(&store, label: label)
+        layoutMarker = layout.marker
+        index = layout.index
+        manifest = layout.manifest
+        config = layout.config
+        layers = layout.layers
         if let dockerBytes = try store.document(DockerManifest.memberName) {
             _ = try DockerManifest.parse(dockerBytes, label: label)
-            dockerManifest = Document(digest: Digest.of(dockerBytes), json: try Self.parse(dockerBytes, DockerManifest.memberName, label: label))
+            dockerManifest = Document(
+                digest: Digest.of(dockerBytes), json: try OCILayout.parse(dockerBytes, DockerManifest.memberName, label: label))
         }
-    }
-
-    private static func parse(_ bytes: [UInt8], _ what: String, label: String) throws -> JSONValue {
-        do { return try JSONParser.parse(bytes) } catch {
-            throw ArchiveError.invalidMetadata(label, "\(what) is not valid JSON (\(error))")
-        }
-    }
-
-    /// A content descriptor (descriptor.md): a media type, a sha256 digest, a size.
-    private static func descriptor(_ value: JSONValue, _ what: String, label: String) throws -> OCIDescriptor {
-        guard let object = value.objectValue else { throw ArchiveError.invalidMetadata(label, "\(what) is not a descriptor object") }
-        guard let mediaType = object["mediaType"]?.stringValue else {
-            throw ArchiveError.invalidMetadata(label, "\(what) has no mediaType")
-        }
-        guard let text = object["digest"]?.stringValue, text.hasPrefix("sha256:"), let digest = Digest(parsing: text) else {
-            throw ArchiveError.invalidMetadata(label, "\(what) has no sha256 digest")
-        }
-        guard case let .integer(digits) = object["size"], let size = UInt64(digits) else {
-            throw ArchiveError.invalidMetadata(label, "\(what) has no valid size")
-        }
-        return OCIDescriptor(mediaType: mediaType, digest: digest, size: size)
-    }
-
-    /// Where a descriptor's blob is, once its size is checked against the descriptor.
-    private static func locate<Store: LayoutStore>(
-        _ descriptor: OCIDescriptor, _ what: String, _ store: inout Store, label: String
-    ) throws -> BlobLocation {
-        guard let found = try store.blob(descriptor.digest) else {
-            throw ArchiveError.missingMember(label, OCILayoutNames.blobPath(descriptor.digest))
-        }
-        let (size, location) = found
-        guard size == descriptor.size else {
-            throw ArchiveError.invalidMetadata(
-                label, "\(what) is \(descriptor.size) bytes by its descriptor, but its blob \(OCILayoutNames.blobPath(descriptor.digest)) holds \(size)")
-        }
-        return location
-    }
-
-    private static func blobBytes<Store: LayoutStore>(
-        _ descriptor: OCIDescriptor, _ what: String, _ store: inout Store, label: String
-    ) throws -> [UInt8] {
-        guard descriptor.size <= DockerManifest.jsonLimit else {
-            throw ArchiveError.invalidMetadata(label, "\(what) is \(descriptor.size) bytes, larger than any such document")
-        }
-        return try store.bytes(at: try locate(descriptor, what, &store, label: label))
     }
 
     /// The config's `rootfs.diff_ids`, one per layer.
@@ -365,16 +258,6 @@ final class RawFileSource: ByteSource {
             if errno != EINTR { throw IOError.read(label, errno: errno) }
         }
     }
-}
-
-/// Where the documents and blobs of an OCI image layout are read from.
-protocol LayoutStore {
-    /// A top-level document (`index.json`, `oci-layout`, `manifest.json`), nil when absent.
-    mutating func document(_ name: String) throws -> [UInt8]?
-    /// A blob's size and place, its bytes checked against its digest; nil when absent.
-    mutating func blob(_ digest: Digest) throws -> (UInt64, ImageRead.BlobLocation)?
-    /// A small blob's bytes.
-    mutating func bytes(at location: ImageRead.BlobLocation) throws -> [UInt8]
 }
 
 /// A layout inside a tar (oci-archive, dual): the first read checked every blob's digest.

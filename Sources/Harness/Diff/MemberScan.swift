@@ -46,9 +46,7 @@ struct MemberScan {
             let size = header.carriesData ? header.size : 0
             let isBlob = name.hasPrefix(OCILayoutNames.blobPrefix) && header.carriesData
             var keep = try DockerManifest.keeps(name: name, size: size, label: label) || OCILayoutNames.documents.contains(name)
-            if OCILayoutNames.documents.contains(name), size > DockerManifest.jsonLimit {
-                throw ArchiveError.invalidMetadata(label, "\(name) is \(size) bytes, larger than any such document")
-            }
+            if OCILayoutNames.documents.contains(name) { try OCILayoutNames.checkDocument(name, size: size, label: label) }
             if isBlob, size <= keptBlobLimit, size <= budget {
                 keep = true
                 budget -= Int(size)
@@ -62,15 +60,7 @@ struct MemberScan {
                 if keep { bytes.append(contentsOf: chunk) }
             }
             let digest = hashing.finalize().digest
-            if isBlob {
-                let hex = String(name.dropFirst(OCILayoutNames.blobPrefix.count))
-                guard Digest.isHex64(hex) else {
-                    throw ArchiveError.invalidMetadata(label, "\(name) is not named by a sha256 digest")
-                }
-                guard digest.hex == hex else {
-                    throw ArchiveError.invalidMetadata(label, "blob \(name) holds bytes whose digest is \(digest), not its name")
-                }
-            }
+            if isBlob { try OCILayoutNames.checkBlob(name, digest: digest, label: label) }
             if keep { kept[members.count] = bytes }
             members.append(Member(header: header, digest: digest, size: size, startsAsGzip: first == [0x1F, 0x8B]))
         }
@@ -94,4 +84,23 @@ enum OCILayoutNames {
     static let documents: Set<String> = [index, marker]
 
     static func blobPath(_ digest: Digest) -> String { blobPrefix + digest.hex }
+
+    /// Refuses `index.json` or `oci-layout` larger than any such document, before keeping it.
+    static func checkDocument(_ name: String, size: UInt64, label: String) throws {
+        guard size <= DockerManifest.jsonLimit else {
+            throw ArchiveError.invalidMetadata(label, "\(name) is \(size) bytes, larger than any such document")
+        }
+    }
+
+    /// Refuses a blob member (`blobs/sha256/…`) whose bytes do not have the digest its name says:
+    /// a layout's blobs are content-addressed, and everything else trusts that.
+    static func checkBlob(_ name: String, digest: Digest, label: String) throws {
+        let hex = String(name.dropFirst(blobPrefix.count))
+        guard Digest.isHex64(hex) else {
+            throw ArchiveError.invalidMetadata(label, "\(name) is not named by a sha256 digest")
+        }
+        guard digest.hex == hex else {
+            throw ArchiveError.invalidMetadata(label, "blob \(name) holds bytes whose digest is \(digest), not its name")
+        }
+    }
 }

@@ -72,15 +72,6 @@ public struct LayerBlob: Sendable, Codable, Equatable {
         self.compressorVersion = compressorVersion
     }
 
-    /// The compression a layer media type names (`…tar`, `…tar+gzip`, `…tar+zstd`, and
-    /// Docker's `…rootfs.diff.tar.gzip`).
-    public static func compression(ofMediaType mediaType: String) -> LayerCompression? {
-        if mediaType.hasSuffix("+gzip") || mediaType.hasSuffix(".tar.gzip") { return .gzip }
-        if mediaType.hasSuffix("+zstd") || mediaType.hasSuffix(".tar.zstd") { return .zstd }
-        if mediaType.hasSuffix(".tar") { return LayerCompression.none }
-        return nil
-    }
-
     /// The part of a build's compressor versions (`zlib 1.3.1, zstd 1.5.6`, as
     /// ``CompressorVersions`` prints them) that wrote a layer of this compression.
     public static func compressorVersion(_ compression: LayerCompression?, in versions: String?) -> String? {

@@ -24,9 +24,23 @@ public struct CheckOutput: Hashable, Sendable, Codable, CustomStringConvertible 
         self.init(format: build.format, compression: build.compression)
     }
 
-    /// What each child `build` is told after its spec; nothing for docker-archive, so its
-    /// command lines stay as they were.
-    var buildArguments: [String] {
+    /// The output a name as ``description`` gives it stands for (`docker-archive`,
+    /// `oci-archive+zstd`); an OCI format named alone has gzip layers, as `check` builds it.
+    /// Nil for anything else.
+    public init?(name: String) {
+        let parts = name.split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let format = ImageFormat(rawValue: String(parts[0])) else { return nil }
+        var compression: LayerCompression?
+        if parts.count == 2 {
+            guard format.isOCI, let named = LayerCompression(rawValue: String(parts[1])) else { return nil }
+            compression = named
+        }
+        self.init(format: format, compression: compression)
+    }
+
+    /// What each child `build` (of `check` or `replay`) is told after its spec; nothing for
+    /// docker-archive, so its command lines stay as they were.
+    public var buildArguments: [String] {
         guard format.isOCI, let compression else { return [] }
         return ["--format", format.rawValue, "--compression", compression.rawValue]
     }

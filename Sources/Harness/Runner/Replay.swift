@@ -14,8 +14,7 @@ public struct Replay: Sendable {
     /// Where the replay cannot be exact, or differs from what this host would choose, in words.
     public var notes: [String]
     /// What the recorded builds streamed (`builds.format`, `builds.compression`).
-    public var format: ImageFormat
-    public var compression: LayerCompression?
+    public var output: CheckOutput
 
     /// `control`, `experiment`: the recorded builds, whose `variationValues` hold every active
     /// variation's value (the control value in the control, the experiment value where varied).
@@ -46,26 +45,48 @@ public struct Replay: Sendable {
             }
         }
         // The builds stream what the recorded ones streamed: an OCI run is replayed as OCI.
-        planner.buildArguments = Self.buildArguments(format: control.format, compression: control.compression)
-        format = control.format
-        compression = control.format.isOCI ? control.compression : nil
+        output = CheckOutput(of: control)
+        planner.buildArguments = output.buildArguments
         self.planner = planner
         varied = Set(experiment.variationsApplied.compactMap(Variation.Name.init(rawValue:))).intersection(planner.activeNames)
         self.notes = notes
     }
 
-    /// What each child `build` is told after its spec to stream `format`: nothing for
-    /// docker-archive, the format and the compression for an OCI format.
-    public static func buildArguments(format: ImageFormat, compression: LayerCompression?) -> [String] {
-        guard format.isOCI else { return [] }
-        return ["--format", format.rawValue] + (compression.map { ["--compression", $0.rawValue] } ?? [])
+    /// The recorded control and experiment of one output: `asked`, else the first output
+    /// whose builds differed (another image, or a build that failed), else the first output.
+    /// The experiment is the first of the control's output, the one the check compared it with.
+    /// `outputs`: every output the run built both ways, in the order it checked them.
+    public static func builds(
+        of recorded: SpecResult, run: Int64, output asked: CheckOutput?
+    ) throws(ReplayError) -> (control: BuildResult, experiment: BuildResult, outputs: [CheckOutput]) {
+        var pairs: [(output: CheckOutput, control: BuildResult, experiment: BuildResult)] = []
+        for control in recorded.builds where control.role == .control {
+            let output = CheckOutput(of: control)
+            guard !pairs.contains(where: { $0.output == output }),
+                  let experiment = recorded.builds.first(where: { $0.role == .experiment && CheckOutput(of: $0) == output })
+            else { continue }
+            pairs.append((output, control, experiment))
+        }
+        guard let first = pairs.first else { throw .noBuilds(run: run, spec: recorded.specName) }
+        let chosen: (output: CheckOutput, control: BuildResult, experiment: BuildResult)
+        if let asked {
+            guard let match = pairs.first(where: { $0.output == asked }) else {
+                throw .outputNotBuilt(run: run, spec: recorded.specName, asked: asked, available: pairs.map(\.output))
+            }
+            chosen = match
+        } else {
+            chosen = pairs.first { pair in
+                !pair.control.succeeded || !pair.experiment.succeeded || pair.control.imageDigest != pair.experiment.imageDigest
+            } ?? first
+        }
+        return (chosen.control, chosen.experiment, pairs.map(\.output))
     }
 
     /// The executor the replay's builds run in, streaming the recorded format.
     public func executor(host: HostFacts, registry: ChildRegistry) -> BuildExecutor {
         var executor = BuildExecutor(host: host, registry: registry)
-        executor.format = format
-        executor.compression = compression
+        executor.format = output.format
+        executor.compression = output.compression
         return executor
     }
 
@@ -102,5 +123,22 @@ public struct Replay: Sendable {
     public static func values(_ plan: BuildPlan) -> String {
         let pairs = plan.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return pairs.isEmpty ? "(no variation)" : pairs.joined(separator: "; ")
+    }
+}
+
+/// Why a recorded run has no builds to replay for a spec; each description names the run
+/// and the spec, and what the run built instead of an output asked for.
+public enum ReplayError: Error, Equatable, CustomStringConvertible {
+    case noBuilds(run: Int64, spec: String)
+    /// `replay --output` named an output the run did not build; `available` are those it did.
+    case outputNotBuilt(run: Int64, spec: String, asked: CheckOutput, available: [CheckOutput])
+
+    public var description: String {
+        switch self {
+        case let .noBuilds(run, spec):
+            "run \(run) recorded no control and experiment build of \(spec)"
+        case let .outputNotBuilt(run, spec, asked, available):
+            "run \(run) built \(spec) as \(available.map(\.description).joined(separator: ", ")), not \(asked)"
+        }
     }
 }
