@@ -44,6 +44,11 @@ public struct StoreLayer: Layer {
         defaultOuterHeader(name: name, size: size, mtime: mtime)
     }
 
+    // Layers are written through `any Layer`, so without these the walk would run as unspecialised
+    // generic code, looking up type metadata and calling through witness tables for every entry
+    // of both passes. The first pass always hashes; the second mostly streams a docker archive.
+    @_specialize(where S == PipelinedHasher)
+    @_specialize(where S == ChunkedTeeSink<TarMemberDataSink<FileDescriptorSink>>)
     public func write<S: ByteSink>(to sink: inout S, buffer: CopyBuffer) throws {
         let owner = Owner(stamp)
         var tar = TarWriter(sink: sink)

@@ -38,8 +38,10 @@ public struct TarWriter<Sink: ByteSink> {
         try ensureAlive()
         do {
             try closeMember()
-            let blocks = try TarHeaderEncoder.encode(header)
-            try emit(blocks)
+            try TarHeaderEncoder.encode(header) { blocks in
+                try sink.write(blocks)
+                offset += UInt64(blocks.count)
+            }
             member = header.name
             declared = header.carriesData ? header.size : 0
             written = 0
@@ -152,11 +154,6 @@ public struct TarWriter<Sink: ByteSink> {
         try emitZeros(TarLayout.padding(for: declared))
         declared = 0
         written = 0
-    }
-
-    private mutating func emit(_ bytes: [UInt8]) throws {
-        try sink.write(bytes)
-        offset += UInt64(bytes.count)
     }
 
     private mutating func emitZeros(_ count: Int) throws {
