@@ -118,6 +118,28 @@ struct ReportOutputsTests {
         #expect(junit.contains("(oci-archive+zstd) layer 1 /nix/store/aaa-hello/stamp: mtime 1 vs 2"))
     }
 
+    @Test("drift of one of several outputs is named with that output in the JSON summary and JUnit")
+    func driftNamesItsOutput() throws {
+        try Self.withDatabase { database in
+            try Self.record([Self.result("hello", oci: "oci-1")], day: 0, in: database)
+            var result = Self.result("hello", oci: "oci-2")
+            let drift = try database.drift(
+                for: result.specDigest, toolVersion: "1.0.0", imageDigest: ResultFixtures.digest("oci-2"), excludingRun: 2,
+                format: .ociArchive, compression: .zstd)
+            #expect(drift.map(\.output) == [Self.zstd])
+            result.passed = false
+            result.digestDrift = true
+            result.explanation = "Digest drift (oci-archive+zstd): this run (2) gave …\n"
+            let report = CheckReport(
+                runID: 2, runInfo: ResultFixtures.run(startedAt: Self.start + 86_400), results: [result],
+                drift: [result.specPath: drift], slowdowns: [], interrupted: false)
+            #expect(JSONSummary.document(report).specs.first?.drift.map(\.output) == ["oci-archive+zstd"])
+            #expect(try SchemaValidator.violations(of: JSONSummary.render(report)) == [])
+            let junit = JUnitReport.render(report)
+            #expect(junit.contains("type=\"drift\">(oci-archive+zstd) run 1 on alpha gave \(ResultFixtures.digest("oci-1"))</failure>"))
+        }
+    }
+
     @Test("a change of only the second output's digest over three runs is reported under that output")
     func secondOutputChanges() throws {
         try Self.withDatabase { database in

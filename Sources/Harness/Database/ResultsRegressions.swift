@@ -8,13 +8,19 @@ public struct DriftEntry: Sendable, Equatable {
     public var host: String
     public var specName: String
     public var imageDigest: Digest
+    /// The output both builds made: drift is judged only between builds of one output.
+    public var output: CheckOutput
 
-    public init(runID: Int64, startedAt: Double, host: String, specName: String, imageDigest: Digest) {
+    public init(
+        runID: Int64, startedAt: Double, host: String, specName: String, imageDigest: Digest,
+        output: CheckOutput = .dockerArchive
+    ) {
         self.runID = runID
         self.startedAt = startedAt
         self.host = host
         self.specName = specName
         self.imageDigest = imageDigest
+        self.output = output
     }
 }
 
@@ -151,7 +157,8 @@ extension ResultsDatabase {
             return try rows.map { row in
                 DriftEntry(
                     runID: row["run_id"], startedAt: row["started_at"], host: row["host"], specName: row["spec_name"],
-                    imageDigest: try digest(row["image_digest"], "builds", "image_digest"))
+                    imageDigest: try digest(row["image_digest"], "builds", "image_digest"),
+                    output: CheckOutput(format: format, compression: compression))
             }
         }
     }

@@ -89,7 +89,8 @@ public enum JUnitReport {
             return Verdict(kind: .failure, type: outcome, message: message, body: ([message] + body).joined(separator: "\n"))
         }
         if let drift = report.drift[result.specPath], !drift.isEmpty {
-            let earlier = drift.map { "run \($0.runID) on \($0.host) gave \($0.imageDigest)" }
+            let several = Set(drift.map(\.output)).count > 1 || Set(result.builds.map(CheckOutput.init(of:))).count > 1
+            let earlier = drift.map { "\(several ? "(\($0.output)) " : "")run \($0.runID) on \($0.host) gave \($0.imageDigest)" }
             return Verdict(
                 kind: .failure, type: "drift", message: result.explanation, body: earlier.joined(separator: "\n"))
         }
