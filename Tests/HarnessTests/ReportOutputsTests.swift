@@ -165,6 +165,7 @@ struct ReportOutputsTests {
             #expect(history.contains("<h4>Image digests: oci-archive+zstd</h4>"))
             #expect(history.contains("aria-label=\"Image digest history of hello (oci-archive+zstd)\""))
             #expect(history.components(separatedBy: "<g class=\"drift\">").count == 2, "one drift, in the OCI chart")
+            #expect(history.components(separatedBy: "<circle class=\"point\"").count - 1 == 3, "one wall time per run, not per output")
             #expect(history.contains("run #3, 2023-11-16 22:13:20Z: <code>\(Self.short("oci-1"))</code> → <code>\(Self.short("oci-2"))</code> (drift)"))
             #expect(rendered.html.contains("<b>Digest drift</b>: hello (oci-archive+zstd) built"))
         }
