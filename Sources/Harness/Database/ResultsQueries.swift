@@ -71,6 +71,38 @@ public struct DigestHistoryEntry: Sendable, Equatable {
     }
 }
 
+/// The digest history of one output a spec was built as (`oci-archive+zstd`): builds are
+/// compared only with builds of the same output, so each output has its own history.
+public struct OutputDigestHistory: Sendable, Equatable {
+    public var output: CheckOutput
+    public var entries: [DigestHistoryEntry]
+
+    public init(output: CheckOutput, entries: [DigestHistoryEntry]) {
+        self.output = output
+        self.entries = entries
+    }
+}
+
+extension CheckOutput {
+    /// The output a `builds` row (its `format` and `compression` columns) was made as; a
+    /// build recorded before formats were (no format) is a docker-archive.
+    init(recorded row: Row) {
+        self.init(
+            format: (row["format"] as String?).flatMap(ImageFormat.init(rawValue:)) ?? .dockerArchive,
+            compression: (row["compression"] as String?).flatMap(LayerCompression.init(rawValue:)))
+    }
+
+    /// The order `check` builds outputs in: formats in `ImageFormat`'s order, then
+    /// compressions in `LayerCompression`'s (uncompressed first).
+    public static func checkOrder(_ a: CheckOutput, _ b: CheckOutput) -> Bool {
+        func rank(_ output: CheckOutput) -> (Int, Int) {
+            (ImageFormat.allCases.firstIndex(of: output.format) ?? .max,
+             output.compression.flatMap(LayerCompression.allCases.firstIndex(of:)) ?? -1)
+        }
+        return rank(a) < rank(b)
+    }
+}
+
 /// One build's cost, for trend charts.
 public struct BuildTimeEntry: Sendable, Equatable {
     public var runID: Int64
@@ -188,38 +220,74 @@ extension ResultsDatabase {
         }
     }
 
-    /// The control and experiment image digests of a spec in every run that checked it, oldest first.
+    /// The control and experiment image digests of a spec in every run that checked it, oldest
+    /// first: each run's first control and first experiment build, whatever output they made.
     public func digestHistory(specPath: String) throws -> [DigestHistoryEntry] {
+        try digestRows(specPath: specPath).map { run in
+            var entry = run.entry
+            entry.controlDigest = run.builds.first { $0.role == .control }?.digest
+            entry.experimentDigest = run.builds.first { $0.role == .experiment }?.digest
+            return entry
+        }
+    }
+
+    /// One history per output the spec was ever built as, in the order `check` builds them
+    /// (docker-archive, oci-archive, dual; none, gzip, zstd); each has an entry for every run
+    /// that checked the spec, oldest first, without digests where that run did not build the
+    /// output. A spec checked but never built (every run failed before a build) has one
+    /// docker-archive history without digests, the default output.
+    public func outputDigestHistories(specPath: String) throws -> [OutputDigestHistory] {
+        let runs = try digestRows(specPath: specPath)
+        var outputs = Set(runs.flatMap { $0.builds.map(\.output) }).sorted(by: CheckOutput.checkOrder)
+        if outputs.isEmpty && !runs.isEmpty { outputs = [.dockerArchive] }
+        return outputs.map { output in
+            OutputDigestHistory(output: output, entries: runs.map { run in
+                var entry = run.entry
+                entry.controlDigest = run.builds.first { $0.output == output && $0.role == .control }?.digest
+                entry.experimentDigest = run.builds.first { $0.output == output && $0.role == .experiment }?.digest
+                return entry
+            })
+        }
+    }
+
+    /// Every run that checked the spec, oldest first, with its control and experiment builds
+    /// in the order they were recorded.
+    private func digestRows(specPath: String) throws
+        -> [(entry: DigestHistoryEntry, builds: [(role: BuildRole, output: CheckOutput, digest: Digest?)])]
+    {
         try read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT sr.run_id, r.started_at, r.host, r.tool_version, sr.spec_digest, sr.outcome,
-                      (SELECT image_digest FROM builds b WHERE b.run_id = sr.run_id AND b.spec_path = sr.spec_path
-                        AND b.role = 'control' ORDER BY b.id LIMIT 1) AS control_digest,
-                      (SELECT image_digest FROM builds b WHERE b.run_id = sr.run_id AND b.spec_path = sr.spec_path
-                        AND b.role = 'experiment' ORDER BY b.id LIMIT 1) AS experiment_digest
+                      b.role, b.format, b.compression, b.image_digest
                     FROM spec_results sr JOIN runs r ON r.id = sr.run_id
+                    LEFT JOIN builds b ON b.run_id = sr.run_id AND b.spec_path = sr.spec_path
+                      AND b.role IN ('control', 'experiment')
                     WHERE sr.spec_path = ?
-                    ORDER BY r.started_at, r.id
+                    ORDER BY r.started_at, r.id, b.id
                     """,
                 arguments: [specPath])
-            return try rows.map { row in
-                let outcomeText: String = row["outcome"]
-                guard let outcome = SpecOutcome(rawValue: outcomeText) else {
-                    throw ResultsDatabaseError.corruptValue(
-                        path: path, table: "spec_results", column: "outcome", value: outcomeText)
+            var runs: [(entry: DigestHistoryEntry, builds: [(role: BuildRole, output: CheckOutput, digest: Digest?)])] = []
+            for row in rows {
+                let runID: Int64 = row["run_id"]
+                if runs.last?.entry.runID != runID {
+                    let outcomeText: String = row["outcome"]
+                    guard let outcome = SpecOutcome(rawValue: outcomeText) else {
+                        throw ResultsDatabaseError.corruptValue(
+                            path: path, table: "spec_results", column: "outcome", value: outcomeText)
+                    }
+                    let entry = DigestHistoryEntry(
+                        runID: runID, startedAt: row["started_at"], host: row["host"], toolVersion: row["tool_version"],
+                        specDigest: try digest(row["spec_digest"], "spec_results", "spec_digest"), outcome: outcome,
+                        controlDigest: nil, experimentDigest: nil)
+                    runs.append((entry, []))
                 }
-                return DigestHistoryEntry(
-                    runID: row["run_id"], startedAt: row["started_at"], host: row["host"],
-                    toolVersion: row["tool_version"],
-                    specDigest: try digest(row["spec_digest"], "spec_results", "spec_digest"),
-                    outcome: outcome,
-                    controlDigest: try JSONText.digest(
-                        row["control_digest"], table: "builds", column: "image_digest", path: path),
-                    experimentDigest: try JSONText.digest(
-                        row["experiment_digest"], table: "builds", column: "image_digest", path: path))
+                guard let role: String = row["role"] else { continue }
+                let digest = try JSONText.digest(row["image_digest"], table: "builds", column: "image_digest", path: path)
+                runs[runs.count - 1].builds.append((BuildRole(rawValue: role), CheckOutput(recorded: row), digest))
             }
+            return runs
         }
     }
 

@@ -8,13 +8,19 @@ public struct DriftEntry: Sendable, Equatable {
     public var host: String
     public var specName: String
     public var imageDigest: Digest
+    /// The output both builds made: drift is judged only between builds of one output.
+    public var output: CheckOutput
 
-    public init(runID: Int64, startedAt: Double, host: String, specName: String, imageDigest: Digest) {
+    public init(
+        runID: Int64, startedAt: Double, host: String, specName: String, imageDigest: Digest,
+        output: CheckOutput = .dockerArchive
+    ) {
         self.runID = runID
         self.startedAt = startedAt
         self.host = host
         self.specName = specName
         self.imageDigest = imageDigest
+        self.output = output
     }
 }
 
@@ -105,12 +111,18 @@ public struct HostDisagreement: Sendable, Equatable {
     public var specNames: [String]
     /// Sorted by host, then image digest.
     public var observations: [HostObservation]
+    /// The output whose builds disagree: only builds of one output are compared.
+    public var output: CheckOutput
 
-    public init(specDigest: Digest, toolVersion: String, specNames: [String], observations: [HostObservation]) {
+    public init(
+        specDigest: Digest, toolVersion: String, specNames: [String], observations: [HostObservation],
+        output: CheckOutput = .dockerArchive
+    ) {
         self.specDigest = specDigest
         self.toolVersion = toolVersion
         self.specNames = specNames
         self.observations = observations
+        self.output = output
     }
 }
 
@@ -145,7 +157,8 @@ extension ResultsDatabase {
             return try rows.map { row in
                 DriftEntry(
                     runID: row["run_id"], startedAt: row["started_at"], host: row["host"], specName: row["spec_name"],
-                    imageDigest: try digest(row["image_digest"], "builds", "image_digest"))
+                    imageDigest: try digest(row["image_digest"], "builds", "image_digest"),
+                    output: CheckOutput(format: format, compression: compression))
             }
         }
     }
@@ -209,7 +222,7 @@ extension ResultsDatabase {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT b.spec_digest, r.tool_version, b.spec_name, r.host, b.image_digest, b.run_id,
+                    SELECT b.spec_digest, r.tool_version, b.spec_name, r.host, b.image_digest, b.run_id, b.format, b.compression,
                       COALESCE(b.format, 'docker-archive') || '+' || COALESCE(b.compression, '') AS output
                     FROM builds b JOIN runs r ON r.id = b.run_id
                     WHERE b.role = 'control' AND b.image_digest IS NOT NULL
@@ -231,13 +244,15 @@ extension ResultsDatabase {
             var host: String
             var image: Digest
             var runID: Int64
+            var output: CheckOutput
         }
         let sightings = try rows.map { row in
             Sighting(
                 key: Key(specDigest: row["spec_digest"], toolVersion: row["tool_version"], output: row["output"]),
                 specName: row["spec_name"],
                 host: row["host"], image: try digest(row["image_digest"], "builds", "image_digest"),
-                runID: row["run_id"])
+                runID: row["run_id"],
+                output: CheckOutput(recorded: row))
         }
         // Grouping keeps the SQL order (host, image, run) inside each group.
         let groups = Dictionary(grouping: sightings, by: \.key)
@@ -261,7 +276,8 @@ extension ResultsDatabase {
             disagreements.append(
                 HostDisagreement(
                     specDigest: try digest(key.specDigest, "builds", "spec_digest"), toolVersion: key.toolVersion,
-                    specNames: Set(group.map(\.specName)).sorted(), observations: observations))
+                    specNames: Set(group.map(\.specName)).sorted(), observations: observations,
+                    output: group.first?.output ?? .dockerArchive))
         }
         return disagreements
     }

@@ -65,14 +65,16 @@ enum HTMLReport {
             items.append("<li class=\"fail\"><a href=\"#spec-\(anchor(data.label(stored.result)))\">\(e(data.label(stored.result)))</a> \(what) in run #\(stored.run.id) (expected \(e(stored.result.expectation.rawValue)), got \(e(stored.result.outcome.rawValue))).</li>")
         }
         for history in data.histories {
-            for change in history.drifts {
-                let run = history.digests[change.index]
-                items.append("<li class=\"fail\"><b>Digest drift</b>: \(e(history.label)) built <code>\(e(ReportFormat.short(change.to)))</code> in run #\(run.runID) after <code>\(e(ReportFormat.short(change.from)))</code> with the same spec digest and tool version \(e(run.toolVersion)).</li>")
+            for output in history.outputs {
+                for change in output.drifts {
+                    let run = output.digests[change.index]
+                    items.append("<li class=\"fail\"><b>Digest drift</b>: \(e(history.label(output))) built <code>\(e(ReportFormat.short(change.to)))</code> in run #\(run.runID) after <code>\(e(ReportFormat.short(change.from)))</code> with the same spec digest and tool version \(e(run.toolVersion)).</li>")
+                }
             }
         }
         for disagreement in data.disagreements {
             let hosts = disagreement.observations.map { "\(e($0.host)) → <code>\(e(ReportFormat.short($0.imageDigest)))</code>" }
-            items.append("<li class=\"fail\"><b>Hosts disagree</b> on \(e(disagreement.specNames.joined(separator: ", "))) (tool \(e(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).</li>")
+            items.append("<li class=\"fail\"><b>Hosts disagree</b> on \(e(disagreement.specNames.joined(separator: ", ") + data.outputSuffix(disagreement))) (tool \(e(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).</li>")
         }
         for slowdown in data.slowdowns {
             items.append("<li class=\"warn\"><b>Slowdown</b>: \(e(data.label(path: slowdown.specPath, name: slowdown.specName))) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).</li>")
@@ -103,8 +105,8 @@ enum HTMLReport {
             let cause = ReportData.cause(result)
             out += cell("Cause", cause.isEmpty ? "<span class=\"muted\">—</span>" : e(cause))
             out += cell("Run", "#\(stored.run.id) on \(e(stored.run.info.host))\(stored.run.status == .finished ? "" : " <span class=\"badge warn\">\(e(stored.run.status.rawValue))</span>")")
-            out += cell("Control image", images(result.builds.first { $0.role == .control }))
-            out += cell("Experiment image", images(result.builds.first { $0.role == .experiment })) + "</tr>"
+            out += cell("Control image", images(result, \.control))
+            out += cell("Experiment image", images(result, \.experiment)) + "</tr>"
         }
         return out + "</tbody></table></section>\n"
     }
@@ -126,6 +128,14 @@ enum HTMLReport {
     private static func digestCell(_ digest: Digest?) -> String {
         guard let digest else { return "<span class=\"muted\">—</span>" }
         return "<code title=\"\(e(digest.description))\"><span class=\"swatch\" style=\"background:\(ReportFormat.color(digest))\"></span>\(e(ReportFormat.short(digest)))</code>"
+    }
+
+    /// One role's digests for each output of a result, each under its output's name when the
+    /// check built several.
+    private static func images(_ result: SpecResult, _ role: KeyPath<OutputBuilds, BuildResult?>) -> String {
+        let outputs = OutputBuilds.of(result)
+        guard outputs.count > 1 else { return images(outputs.first?[keyPath: role]) }
+        return outputs.map { "<p class=\"output\">\(e($0.output.description))</p>" + images($0[keyPath: role]) }.joined()
     }
 
     /// The three digests of a build, labelled: the archive as streamed, the image ID (config
@@ -163,11 +173,14 @@ enum HTMLReport {
                 out += "<p>Failing since \(plainMoment(history.failingSince, none: "—")); last passed \(plainMoment(history.lastPassed, none: "never")).</p>"
             }
             if !result.explanation.isEmpty { out += "<p class=\"explanation\">\(e(result.explanation))</p>" }
-            let control = result.builds.first { $0.role == .control }, experiment = result.builds.first { $0.role == .experiment }
-            if control?.imageDigest != nil || experiment?.imageDigest != nil {
-                out += "<div class=\"pair\"><div><h4>Control</h4>\(images(control))</div><div><h4>Experiment</h4>\(images(experiment))</div></div>"
+            let outputs = OutputBuilds.of(result)
+            for builds in outputs {
+                if outputs.count > 1 { out += "<h4 class=\"output\">\(e(builds.output.description))</h4>" }
+                if builds.control?.imageDigest != nil || builds.experiment?.imageDigest != nil {
+                    out += "<div class=\"pair\"><div><h4>Control</h4>\(images(builds.control))</div><div><h4>Experiment</h4>\(images(builds.experiment))</div></div>"
+                }
+                if let table = LayerTable(control: builds.control, experiment: builds.experiment) { out += layerTable(table) }
             }
-            if let table = LayerTable(control: control, experiment: experiment) { out += layerTable(table) }
             if ReportData.isExpectedDifference(result) {
                 out += "</article>"
                 continue
@@ -209,20 +222,8 @@ enum HTMLReport {
             out += "<p class=\"meta\">Last passed \(plainMoment(history.lastPassed, none: "never"))"
             if let since = history.failingSince { out += " · failing since \(plainMoment(since, none: "—"))" }
             out += "</p>"
-            if history.olderRuns > 0, let first = full.digests.first {
-                let older = full.changes.filter { $0.index < history.olderRuns }
-                let distinct = Set(full.digests.prefix(history.olderRuns).compactMap(\.controlDigest)).count
-                out += "<p class=\"muted\">\(history.olderRuns) earlier runs since \(e(ReportFormat.date(first.startedAt))) not drawn: \(distinct) distinct control image\(distinct == 1 ? "" : "s"), \(older.count) change\(older.count == 1 ? "" : "s") (\(older.filter { $0.kind == .drift }.count) drift).</p>"
-            }
-            out += "<h4>Image digests</h4>" + SVGCharts.digestTimeline(history)
-            if !history.changes.isEmpty {
-                out += "<ul class=\"changes\">"
-                for change in history.changes {
-                    let entry = history.digests[change.index]
-                    let kind = change.kind == .drift ? "fail" : change.kind == .hostChanged ? "warn" : "muted"
-                    out += "<li class=\"\(kind)\">run #\(entry.runID), \(e(ReportFormat.utc(entry.startedAt))): <code>\(e(ReportFormat.short(change.from)))</code> → <code>\(e(ReportFormat.short(change.to)))</code> (\(e(change.kind.rawValue)))</li>"
-                }
-                out += "</ul>"
+            for (output, fullOutput) in zip(history.outputs, full.outputs) {
+                out += outputHistory(output, full: fullOutput, of: history)
             }
             out += "<h4>Control build wall time</h4>" + SVGCharts.buildTimeTrend(history)
             if let slowdown = history.slowdown {
@@ -231,6 +232,29 @@ enum HTMLReport {
             out += "</article>"
         }
         return out + "</section>\n"
+    }
+
+    /// One output's digest chart and changes (`history` is the drawn window, `full` all runs),
+    /// named after the output when the spec has several.
+    private static func outputHistory(_ output: OutputHistory, full: OutputHistory, of history: SpecHistory) -> String {
+        var out = ""
+        let name = history.outputs.count > 1 ? e(output.output.description) : ""
+        if history.olderRuns > 0, let first = full.digests.first {
+            let older = full.changes.filter { $0.index < history.olderRuns }
+            let distinct = Set(full.digests.prefix(history.olderRuns).compactMap(\.controlDigest)).count
+            out += "<p class=\"muted\">\(name.isEmpty ? "" : name + ": ")\(history.olderRuns) earlier runs since \(e(ReportFormat.date(first.startedAt))) not drawn: \(distinct) distinct control image\(distinct == 1 ? "" : "s"), \(older.count) change\(older.count == 1 ? "" : "s") (\(older.filter { $0.kind == .drift }.count) drift).</p>"
+        }
+        out += "<h4>Image digests\(name.isEmpty ? "" : ": " + name)</h4>" + SVGCharts.digestTimeline(output, label: history.label(output))
+        if !output.changes.isEmpty {
+            out += "<ul class=\"changes\">"
+            for change in output.changes {
+                let entry = output.digests[change.index]
+                let kind = change.kind == .drift ? "fail" : change.kind == .hostChanged ? "warn" : "muted"
+                out += "<li class=\"\(kind)\">run #\(entry.runID), \(e(ReportFormat.utc(entry.startedAt))): <code>\(e(ReportFormat.short(change.from)))</code> → <code>\(e(ReportFormat.short(change.to)))</code> (\(e(change.kind.rawValue)))</li>"
+            }
+            out += "</ul>"
+        }
+        return out
     }
 
     /// `2023-11-26 14:13:20Z (run #8)`.
@@ -247,7 +271,7 @@ enum HTMLReport {
         out += "<table><thead><tr><th>Spec</th><th>Spec digest</th><th>Tool</th><th>Host</th><th>Control archive</th><th>Runs</th></tr></thead><tbody>"
         for disagreement in data.disagreements {
             for observation in disagreement.observations {
-                out += "<tr class=\"fail\"><td>\(e(disagreement.specNames.joined(separator: ", ")))</td>"
+                out += "<tr class=\"fail\"><td>\(e(disagreement.specNames.joined(separator: ", ") + data.outputSuffix(disagreement)))</td>"
                 out += cell("Spec digest", "<code>\(e(ReportFormat.short(disagreement.specDigest)))</code>")
                 out += cell("Tool", e(disagreement.toolVersion)) + cell("Host", e(observation.host))
                 out += cell("Control archive", digestCell(observation.imageDigest)) + cell("Runs", ReportData.runList(observation.runIDs)) + "</tr>"
@@ -329,6 +353,7 @@ enum HTMLReport {
         dl.digests code{white-space:nowrap}
         dl.digests dt{color:var(--muted);font-size:12px}dl.digests dd{margin:0}
         .pair{display:flex;flex-wrap:wrap;gap:4px 24px}
+        p.output{font-weight:600;margin:6px 0 2px}h4.output{color:#1f2328;font-size:14px}
         @media (max-width:700px){
         body{padding:12px;overflow-wrap:anywhere}
         table,tbody,tr,td{display:block;width:100%}thead{display:none}

@@ -76,6 +76,9 @@ public enum JSONSummary {
         public var startedAt: Double
         public var host: String
         public var imageDigest: Digest
+        /// The output whose control builds drifted (`oci-archive+zstd`); absent in summaries
+        /// written before it.
+        public var output: String?
     }
 
     public struct Pin: Codable, Equatable, Sendable {
@@ -163,7 +166,9 @@ public enum JSONSummary {
                 expectation: result.expectation, outcome: result.outcome, passed: result.passed,
                 culprit: result.culprit,
                 drift: (report.drift[result.specPath] ?? []).map {
-                    Drift(runID: $0.runID, startedAt: $0.startedAt, host: $0.host, imageDigest: $0.imageDigest)
+                    Drift(
+                        runID: $0.runID, startedAt: $0.startedAt, host: $0.host, imageDigest: $0.imageDigest,
+                        output: $0.output.description)
                 },
                 slowdown: slowdowns[result.specPath].map {
                     SlowdownInfo(

@@ -89,7 +89,8 @@ public enum JUnitReport {
             return Verdict(kind: .failure, type: outcome, message: message, body: ([message] + body).joined(separator: "\n"))
         }
         if let drift = report.drift[result.specPath], !drift.isEmpty {
-            let earlier = drift.map { "run \($0.runID) on \($0.host) gave \($0.imageDigest)" }
+            let several = Set(drift.map(\.output)).count > 1 || Set(result.builds.map(CheckOutput.init(of:))).count > 1
+            let earlier = drift.map { "\(several ? "(\($0.output)) " : "")run \($0.runID) on \($0.host) gave \($0.imageDigest)" }
             return Verdict(
                 kind: .failure, type: "drift", message: result.explanation, body: earlier.joined(separator: "\n"))
         }
@@ -117,10 +118,14 @@ public enum JUnitReport {
             xml += property("culprit_verdict", culprit.verdict.rawValue, indent: 6)
             if !culprit.variations.isEmpty { xml += property("culprits", culprit.variations.joined(separator: ","), indent: 6) }
         }
+        // With several outputs each build's properties start with its output, so that two
+        // controls (`docker-archive.control.image_id`, `oci-archive+zstd.control.image_id`) stay apart.
+        let several = Set(result.builds.map(CheckOutput.init(of:))).count > 1
         for build in result.builds {
-            if let digest = build.imageDigest { xml += property("\(build.role.rawValue).archive_digest", digest.description, indent: 6) }
-            if let digest = build.configDigest { xml += property("\(build.role.rawValue).image_id", digest.description, indent: 6) }
-            if let digest = build.manifestDigest { xml += property("\(build.role.rawValue).manifest_digest", digest.description, indent: 6) }
+            let name = (several ? "\(CheckOutput(of: build))." : "") + build.role.rawValue
+            if let digest = build.imageDigest { xml += property("\(name).archive_digest", digest.description, indent: 6) }
+            if let digest = build.configDigest { xml += property("\(name).image_id", digest.description, indent: 6) }
+            if let digest = build.manifestDigest { xml += property("\(name).manifest_digest", digest.description, indent: 6) }
         }
         xml += "    </properties>\n"
         if let verdict { xml += element(verdict) }

@@ -35,14 +35,16 @@ enum MarkdownReport {
             out += "- ❌ \(inlineCode(data.label(stored.result))) \(what) in run #\(stored.run.id) (expected \(stored.result.expectation.rawValue), got \(stored.result.outcome.rawValue)).\n"
         }
         for history in data.histories {
-            for change in history.drifts {
-                let run = history.digests[change.index]
-                out += "- ❌ **Digest drift**: \(inlineCode(history.label)) built \(inlineCode(ReportFormat.short(change.to))) in run #\(run.runID) after \(inlineCode(ReportFormat.short(change.from))) with the same spec digest and tool version \(text(run.toolVersion)).\n"
+            for output in history.outputs {
+                for change in output.drifts {
+                    let run = output.digests[change.index]
+                    out += "- ❌ **Digest drift**: \(inlineCode(history.label(output))) built \(inlineCode(ReportFormat.short(change.to))) in run #\(run.runID) after \(inlineCode(ReportFormat.short(change.from))) with the same spec digest and tool version \(text(run.toolVersion)).\n"
+                }
             }
         }
         for disagreement in data.disagreements {
             let hosts = disagreement.observations.map { "\(text($0.host)) → \(inlineCode(ReportFormat.short($0.imageDigest)))" }
-            out += "- ❌ **Hosts disagree** on \(disagreement.specNames.map(inlineCode).joined(separator: ", ")) (tool \(text(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).\n"
+            out += "- ❌ **Hosts disagree** on \(disagreement.specNames.map(inlineCode).joined(separator: ", "))\(text(data.outputSuffix(disagreement))) (tool \(text(disagreement.toolVersion))): \(hosts.joined(separator: "; ")).\n"
         }
         for slowdown in data.slowdowns {
             out += "- ⚠️ **Slowdown**: \(inlineCode(data.label(path: slowdown.specPath, name: slowdown.specName))) control build took \(ReportFormat.duration(slowdown.wallMilliseconds)) in run #\(slowdown.runID), \(ReportFormat.decimal(slowdown.ratio))× the median \(ReportFormat.duration(slowdown.medianMilliseconds)) of runs \(ReportData.runList(slowdown.comparedRunIDs)).\n"
@@ -70,7 +72,7 @@ enum MarkdownReport {
             let history = data.history(of: result)
             let runCell = "#\(stored.run.id)" + (stored.run.status == .finished ? "" : " (\(stored.run.status.rawValue))")
             let cause = ReportData.cause(result)
-            out += "| \(code(data.label(result))) | \(icon) \(verdict) | \(result.outcome.rawValue) (\(result.expectation.rawValue)) | \(moment(history?.failingSince, none: "—")) | \(moment(history?.lastPassed, none: "never")) | \(cause.isEmpty ? "—" : text(cause)) | \(runCell) | \(text(stored.run.info.host)) | \(images(result.builds.first { $0.role == .control })) | \(images(result.builds.first { $0.role == .experiment })) |\n"
+            out += "| \(code(data.label(result))) | \(icon) \(verdict) | \(result.outcome.rawValue) (\(result.expectation.rawValue)) | \(moment(history?.failingSince, none: "—")) | \(moment(history?.lastPassed, none: "never")) | \(cause.isEmpty ? "—" : text(cause)) | \(runCell) | \(text(stored.run.info.host)) | \(images(result, \.control)) | \(images(result, \.experiment)) |\n"
         }
         return out + "\n"
     }
@@ -87,11 +89,18 @@ enum MarkdownReport {
                 out += "Failing since \(moment(history.failingSince, none: "—")); last passed \(moment(history.lastPassed, none: "never")).\n\n"
             }
             if !result.explanation.isEmpty { out += paragraph(result.explanation) + "\n\n" }
-            let control = result.builds.first { $0.role == .control }, experiment = result.builds.first { $0.role == .experiment }
-            if control?.imageDigest != nil || experiment?.imageDigest != nil {
-                out += "Control: \(images(control, separator: ", ")) · Experiment: \(images(experiment, separator: ", "))\n\n"
+            let outputs = OutputBuilds.of(result)
+            for builds in outputs {
+                // Each output's digests and layers under its name, when the check built several.
+                let name = outputs.count > 1 ? inlineCode(builds.output.description) : ""
+                if builds.control?.imageDigest != nil || builds.experiment?.imageDigest != nil {
+                    out += "\(name.isEmpty ? "" : name + " — ")Control: \(images(builds.control, separator: ", ")) · Experiment: \(images(builds.experiment, separator: ", "))\n\n"
+                }
+                if let table = LayerTable(control: builds.control, experiment: builds.experiment) {
+                    if !name.isEmpty { out += "Layers of \(name):\n\n" }
+                    out += layerTable(table)
+                }
             }
-            if let table = LayerTable(control: control, experiment: experiment) { out += layerTable(table) }
             if ReportData.isExpectedDifference(result) { continue }
             out += "Rebuild both with the recorded values: \(inlineCode("repro-check replay \(stored.run.id) \(ShellQuote.quote(data.replayKey(result)))"))\n\n"
             if let culprit = result.culprit { out += "Culprit (\(culprit.verdict.rawValue)): \(culprit.variations.map(inlineCode).joined(separator: ", "))\n\n" }
@@ -124,32 +133,37 @@ enum MarkdownReport {
         out += "Wall times show the last \(ReportData.recentLimit) runs.\n\n"
         out += "| Spec | Runs | Distinct control images | Digest changes | Control wall time (oldest → newest) | Latest |\n"
         out += "|---|---|---|---|---|---|\n"
+        // A row per output; the wall time (of each run's first control build) is the spec's.
         for history in data.histories {
-            let distinct = Set(history.digests.compactMap(\.controlDigest)).count
-            let drifts = history.drifts.count
-            let hosts = history.changes.filter { $0.kind == .hostChanged }.count
-            let inputs = history.changes.count - drifts - hosts
-            var changes = history.changes.isEmpty ? "none" : "\(drifts) drift, \(hosts) other host, \(inputs) input changes"
-            if drifts > 0 { changes = "❌ " + changes }
-            let walls = history.controlTimes.map(\.wallMilliseconds)
-            var latest = walls.last.map { ReportFormat.duration($0) } ?? "—"
-            if let slowdown = history.slowdown { latest += " ⚠️ \(ReportFormat.decimal(slowdown.ratio))× median" }
-            out += "| \(code(history.label)) | \(history.digests.count) | \(distinct) | \(changes) | \(sparkline(walls)) | \(latest) |\n"
+            for output in history.outputs {
+                let distinct = Set(output.digests.compactMap(\.controlDigest)).count
+                let drifts = output.drifts.count
+                let hosts = output.changes.filter { $0.kind == .hostChanged }.count
+                let inputs = output.changes.count - drifts - hosts
+                var changes = output.changes.isEmpty ? "none" : "\(drifts) drift, \(hosts) other host, \(inputs) input changes"
+                if drifts > 0 { changes = "❌ " + changes }
+                let walls = history.controlTimes.map(\.wallMilliseconds)
+                var latest = walls.last.map { ReportFormat.duration($0) } ?? "—"
+                if let slowdown = history.slowdown { latest += " ⚠️ \(ReportFormat.decimal(slowdown.ratio))× median" }
+                out += "| \(code(history.label(output))) | \(output.digests.count) | \(distinct) | \(changes) | \(sparkline(walls)) | \(latest) |\n"
+            }
         }
         out += "\n"
-        for history in data.histories where !history.changes.isEmpty {
-            out += "**\(text(history.label))** control image changes:\n\n"
-            for change in history.changes {
-                let entry = history.digests[change.index]
-                out += "- run #\(entry.runID) (\(ReportFormat.utc(entry.startedAt)), \(text(entry.host))): \(inlineCode(ReportFormat.short(change.from))) → \(inlineCode(ReportFormat.short(change.to))) — \(change.kind.rawValue)\n"
+        for history in data.histories {
+            for output in history.outputs where !output.changes.isEmpty {
+                out += "**\(text(history.label(output)))** control image changes:\n\n"
+                for change in output.changes {
+                    let entry = output.digests[change.index]
+                    out += "- run #\(entry.runID) (\(ReportFormat.utc(entry.startedAt)), \(text(entry.host))): \(inlineCode(ReportFormat.short(change.from))) → \(inlineCode(ReportFormat.short(change.to))) — \(change.kind.rawValue)\n"
+                }
+                out += "\n"
             }
-            out += "\n"
         }
         if !data.disagreements.isEmpty {
             out += "## Cross-host disagreements\n\n| Spec | Spec digest | Tool | Host | Control image | Runs |\n|---|---|---|---|---|---|\n"
             for disagreement in data.disagreements {
                 for observation in disagreement.observations {
-                    out += "| \(disagreement.specNames.map(code).joined(separator: ", ")) | \(code(ReportFormat.short(disagreement.specDigest))) | \(text(disagreement.toolVersion)) | \(text(observation.host)) | \(digest(observation.imageDigest)) | \(ReportData.runList(observation.runIDs)) |\n"
+                    out += "| \(disagreement.specNames.map(code).joined(separator: ", "))\(text(data.outputSuffix(disagreement))) | \(code(ReportFormat.short(disagreement.specDigest))) | \(text(disagreement.toolVersion)) | \(text(observation.host)) | \(digest(observation.imageDigest)) | \(ReportData.runList(observation.runIDs)) |\n"
                 }
             }
             out += "\n"
@@ -218,6 +232,14 @@ enum MarkdownReport {
     /// `2023-11-26 14:13:20Z (run #8)`.
     private static func moment(_ entry: VerdictHistoryEntry?, none: String) -> String {
         entry.map { "\(ReportFormat.utc($0.startedAt)) (run #\($0.runID))" } ?? none
+    }
+
+    /// One role's image digests for each output of a result, each under its output's name
+    /// when the check built several.
+    private static func images(_ result: SpecResult, _ role: KeyPath<OutputBuilds, BuildResult?>) -> String {
+        let outputs = OutputBuilds.of(result)
+        guard outputs.count > 1 else { return images(outputs.first?[keyPath: role]) }
+        return outputs.map { "**\(text($0.output.description))**<br>\(images($0[keyPath: role]))" }.joined(separator: "<br>")
     }
 
     /// A build's archive digest, image ID (config digest) and manifest digest, labelled.

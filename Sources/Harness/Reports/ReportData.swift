@@ -19,6 +19,18 @@ struct DigestChange: Equatable {
     var kind: Kind
 }
 
+/// One output's image digests over a spec's runs (a column per run that checked the spec,
+/// empty where the run did not build this output), and where its control digest changed.
+/// Builds are compared only with builds of the same output, so each output has its own
+/// changes: an output built for the first time is no change.
+struct OutputHistory {
+    var output: CheckOutput
+    var digests: [DigestHistoryEntry]
+    var changes: [DigestChange]
+
+    var drifts: [DigestChange] { changes.filter { $0.kind == .drift } }
+}
+
 /// Everything the reports show about one spec over time.
 struct SpecHistory {
     var specName: String
@@ -26,32 +38,45 @@ struct SpecHistory {
     var specPath: String
     /// The name, or the name and path when another spec has the same name.
     var label: String
-    var digests: [DigestHistoryEntry]
+    /// One per output the spec was ever built as, in the order `check` builds them.
+    var outputs: [OutputHistory]
     var controlTimes: [BuildTimeEntry]
-    var changes: [DigestChange]
     var slowdown: Slowdown?
     /// The last run in which the spec met its expectation.
     var lastPassed: VerdictHistoryEntry?
     /// When the latest run failed: the first run of that unbroken streak of failures.
     var failingSince: VerdictHistoryEntry?
-    /// Runs left out of `digests` and `controlTimes` by ``recent(_:)``, summarised instead.
+    /// Runs left out of the digests and `controlTimes` by ``recent(_:)``, summarised instead.
     var olderRuns = 0
 
-    var drifts: [DigestChange] { changes.filter { $0.kind == .drift } }
+    var hasDrift: Bool { outputs.contains { !$0.drifts.isEmpty } }
+
+    /// Runs that checked the spec (every output has a column for each).
+    var runCount: Int { outputs.first?.digests.count ?? 0 }
+
+    /// What the reports call one output's history: the spec's label alone when it has one
+    /// output (as before outputs existed), else followed by the output, `hello (oci-archive+zstd)`.
+    func label(_ output: OutputHistory) -> String {
+        outputs.count > 1 ? "\(label) (\(output.output))" : label
+    }
 
     /// The last `limit` runs in full; the charts draw only these, so a long history stays
     /// readable. Changes before the window are dropped (they are counted in the summary line).
     func recent(_ limit: Int) -> SpecHistory {
-        guard digests.count > limit || controlTimes.count > limit else { return self }
+        guard runCount > limit || controlTimes.count > limit else { return self }
         var window = self
-        let dropped = max(0, digests.count - limit)
-        window.digests = Array(digests.suffix(limit))
-        window.controlTimes = Array(controlTimes.suffix(limit))
-        window.changes = changes.filter { $0.index >= dropped }.map { change in
-            var change = change
-            change.index -= dropped
-            return change
+        let dropped = max(0, runCount - limit)
+        window.outputs = outputs.map { output in
+            var output = output
+            output.digests = Array(output.digests.suffix(limit))
+            output.changes = output.changes.filter { $0.index >= dropped }.map { change in
+                var change = change
+                change.index -= dropped
+                return change
+            }
+            return output
         }
+        window.controlTimes = Array(controlTimes.suffix(limit))
         window.olderRuns = dropped
         return window
     }
@@ -60,6 +85,24 @@ struct SpecHistory {
         let lastPassed = history.last(where: \.passed)
         let streak = history.reversed().prefix { !$0.passed }
         return (lastPassed, streak.last)
+    }
+}
+
+/// One output of a spec's result: its control and experiment builds.
+struct OutputBuilds {
+    var output: CheckOutput
+    var control: BuildResult?
+    var experiment: BuildResult?
+
+    /// The outputs of a result in the order `check` builds them, each with its first control
+    /// and experiment build; none when the result has no build.
+    static func of(_ result: SpecResult) -> [OutputBuilds] {
+        let builds = result.builds.filter { $0.role == .control || $0.role == .experiment }
+        return Set(builds.map(CheckOutput.init(of:))).sorted(by: CheckOutput.checkOrder).map { output in
+            let mine = builds.filter { CheckOutput(of: $0) == output }
+            return OutputBuilds(
+                output: output, control: mine.first { $0.role == .control }, experiment: mine.first { $0.role == .experiment })
+        }
     }
 }
 
@@ -81,13 +124,15 @@ struct ReportData {
         let specs = try database.specs()
         let labels = labels(specs.map { (name: $0.name, path: $0.path) } + latest.map { (name: $0.result.specName, path: $0.result.specPath) })
         let histories = try specs.map { spec in
-            let digests = try database.digestHistory(specPath: spec.path)
-            // A negative control is unreproducible by design: its digest changes are no drift.
-            let changes = changes(in: digests).filter { !negativeControls.contains(spec.path) || $0.kind != .drift }
+            let outputs = try database.outputDigestHistories(specPath: spec.path).map { history in
+                // A negative control is unreproducible by design: its digest changes are no drift.
+                let changes = changes(in: history.entries).filter { !negativeControls.contains(spec.path) || $0.kind != .drift }
+                return OutputHistory(output: history.output, digests: history.entries, changes: changes)
+            }
             return SpecHistory(
-                specName: spec.name, specPath: spec.path, label: labels[spec.path] ?? spec.name, digests: digests,
-                controlTimes: try database.buildTimes(specPath: spec.path, role: .control).filter(\.succeeded),
-                changes: changes, slowdown: slowdowns.first { $0.specPath == spec.path })
+                specName: spec.name, specPath: spec.path, label: labels[spec.path] ?? spec.name, outputs: outputs,
+                controlTimes: firstPerRun(try database.buildTimes(specPath: spec.path, role: .control).filter(\.succeeded)),
+                slowdown: slowdowns.first { $0.specPath == spec.path })
         }
         return try ReportData(
             runs: try database.runs(),
@@ -95,6 +140,13 @@ struct ReportData {
             histories: histories, slowdowns: slowdowns, disagreements: try database.crossHostDisagreements(),
             labels: labels
         ).withVerdicts(from: database)
+    }
+
+    /// One control build per run, the first recorded (that of the first output), as the
+    /// slowdown check counts it: a run that built several outputs is one point of the trend.
+    static func firstPerRun(_ times: [BuildTimeEntry]) -> [BuildTimeEntry] {
+        var seen = Set<Int64>()
+        return times.filter { seen.insert($0.runID).inserted }
     }
 
     /// Spec path → what the reports call it: the name when it is unique, else the name and
@@ -136,7 +188,11 @@ struct ReportData {
             let verdicts = SpecHistory.verdicts(try database.verdictHistory(specPath: path))
             data.histories[index].lastPassed = verdicts.lastPassed
             data.histories[index].failingSince = verdicts.failingSince
-            if nondeterministic.contains(path) { data.histories[index].changes.removeAll { $0.kind == .drift } }
+            if nondeterministic.contains(path) {
+                for output in data.histories[index].outputs.indices {
+                    data.histories[index].outputs[output].changes.removeAll { $0.kind == .drift }
+                }
+            }
         }
         return data
     }
@@ -188,6 +244,13 @@ struct ReportData {
             previous = (entry, digest)
         }
         return changes
+    }
+
+    /// After what a cross-host disagreement is about: its output, ` (oci-archive+zstd)`, when
+    /// the database holds builds of several outputs (else nothing, as before outputs existed).
+    func outputSuffix(_ disagreement: HostDisagreement) -> String {
+        let several = histories.contains { $0.outputs.count > 1 } || Set(disagreements.map(\.output)).count > 1
+        return several ? " (\(disagreement.output))" : ""
     }
 
     var unfinishedRuns: [StoredRun] { runs.filter { $0.status != .finished } }
@@ -267,7 +330,7 @@ struct ReportData {
 
     var hasAttention: Bool {
         !slowdowns.isEmpty || !disagreements.isEmpty || !unfinishedRuns.isEmpty || !skippedVariations.isEmpty
-            || histories.contains { !$0.drifts.isEmpty } || failedCount + buildErrorCount > 0
+            || histories.contains(where: \.hasDrift) || failedCount + buildErrorCount > 0
     }
 
     static func verdict(_ result: SpecResult) -> String {

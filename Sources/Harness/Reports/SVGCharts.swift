@@ -5,8 +5,9 @@ enum SVGCharts {
     private static let width = 760.0
 
     /// Two rows of dots (control, experiment), one column per run, coloured by image digest;
-    /// changes of the control digest are marked with a vertical line.
-    static func digestTimeline(_ history: SpecHistory) -> String {
+    /// changes of the control digest are marked with a vertical line. One chart per output:
+    /// `label` names the spec, and the output when it has several.
+    static func digestTimeline(_ history: OutputHistory, label chartLabel: String) -> String {
         let entries = history.digests
         let left = 96.0
         let right = 24.0
@@ -16,7 +17,7 @@ enum SVGCharts {
         ]
         let x = xPositions(count: entries.count, left: left, right: right)
         let radius = entries.count > 60 ? 3.0 : 6.0
-        var svg = open(height: height, label: "Image digest history of \(history.label)")
+        var svg = open(height: height, label: "Image digest history of \(chartLabel)")
         for row in rows {
             svg += "<text class=\"axis\" x=\"8\" y=\"\(f(row.y + 4))\">\(row.label)</text>"
             svg += "<line class=\"rail\" x1=\"\(f(left - 10))\" y1=\"\(f(row.y))\" x2=\"\(f(width - right + 10))\" y2=\"\(f(row.y))\"/>"
