@@ -43,60 +43,29 @@ public enum ArchiveDiff {
     private static func compareDocker(
         _ a: ArchiveIndex, _ b: ArchiveIndex, inputA: RereadableInput, inputB: RereadableInput, limit: Int
     ) throws -> [Difference] {
-        let control = inputA.label, experiment = inputB.label
-        var causes: [Difference] = []
-        var consequences: Set<Difference.Consequence> = []
+        var findings = Findings()
+        var layersA = DockerLayers(index: a, input: inputA)
+        var layersB = DockerLayers(index: b, input: inputB)
+        let layers = try LayerComparison.compare(&layersA, &layersB, limit: limit)
+        findings.causes += layers.causes
+        if !layers.pairing.differing.isEmpty { findings.consequences.insert(.layerDigest) }
+        let layersDiffer = !layers.causes.isEmpty
 
-        let pairing = LayerPairing(control: a.layerDigests, experiment: b.layerDigests)
-        var cursorA = ArchiveCursor(input: inputA)
-        var cursorB = ArchiveCursor(input: inputB)
-        for (positionA, positionB) in pairing.differing {
-            let digestA = a.layerDigests[positionA], digestB = b.layerDigests[positionB]
-            var collector = DifferenceCollector(layer: layerName(positionA, positionB, digestA, digestB), limit: limit)
-            let outerA = try cursorA.take(ordinal: a.layerOrdinals[positionA])
-            let outerB = try cursorB.take(ordinal: b.layerOrdinals[positionB])
-            // A docker archive may hold a layer gzipped (`build` accepts such a base image).
-            var innerA = TarReader(source: try GunzipSniffingSource(MemberDataSource(outer: outerA)), label: "\(control) (layer \(positionA + 1))")
-            var innerB = TarReader(source: try GunzipSniffingSource(MemberDataSource(outer: outerB)), label: "\(experiment) (layer \(positionB + 1))")
-            try LayerDiff.compare(&innerA, &innerB, into: &collector)
-            cursorA.giveBack(innerA.source.inner.outer)
-            cursorB.giveBack(innerB.source.inner.outer)
-            if collector.isEmpty {
-                // Same entries, yet different bytes: padding, header encoding, trailing blocks.
-                collector.add(.layerBytes, path: nil, field: "same entries, different bytes", control: digestA.description, experiment: digestB.description)
-            }
-            causes += collector.differences
-            consequences.insert(.layerDigest)
-        }
-        causes += pairing.placementCauses(control: a.layerDigests, experiment: b.layerDigests)
-        let layersDiffer = !causes.isEmpty
-
-        let config = jsonDifferences(
-            a.configJSON, b.configJSON, kind: .configField, layer: "config", limit: limit, digests: (a.configDigest, b.configDigest),
-            derived: configConsequence(layersDiffer: layersDiffer))
-        causes += config.causes
-        consequences.formUnion(config.consequences)
-        let configDiffers = a.configDigest != b.configDigest
-        if configDiffers { consequences.insert(.configDigest) }
+        let configDiffers = findings.addConfig(
+            ImageRead.Document(digest: a.configDigest, json: a.configJSON), ImageRead.Document(digest: b.configDigest, json: b.configJSON),
+            layer: "config", limit: limit, layersDiffer: layersDiffer)
 
         // The manifest: `Config` and `Layers` name the config and layers by digest.
-        let manifest = jsonDifferences(
+        findings.add(jsonDifferences(
             a.manifestJSON, b.manifestJSON, kind: .manifestField, layer: DockerManifest.memberName, limit: limit,
             digests: (a.manifestDigest, b.manifestDigest),
-            derived: dockerManifestConsequence(configDiffers: configDiffers, layersDiffer: layersDiffer))
-        causes += manifest.causes
-        consequences.formUnion(manifest.consequences)
+            derived: dockerManifestConsequence(configDiffers: configDiffers, layersDiffer: layersDiffer)))
 
         var archive = DifferenceCollector(layer: nil, limit: limit)
         compareMembers(a.table, b.table, into: &archive)
-        causes += archive.differences
-
-        if causes.isEmpty {
-            return [Difference(
-                kind: .archiveBytes, layer: nil, path: nil, field: "bytes",
-                control: a.streamDigest.description, experiment: b.streamDigest.description)]
-        }
-        return withConsequences(causes, consequences)
+        findings.causes += archive.differences
+        // The streams differ: equal ones were answered before either archive was indexed.
+        return findings.result(streams: (a.streamDigest, b.streamDigest))
     }
 
     /// The causes, then one line naming what follows from them, in a fixed order.

@@ -12,59 +12,36 @@ import Builder
 /// said once, last.
 enum ImageDiff {
     static func compare(_ a: inout ImageRead, _ b: inout ImageRead, limit: Int) throws -> [Difference] {
-        var causes: [Difference] = []
-        var consequences: Set<Difference.Consequence> = []
-
-        let pairing = LayerPairing(control: a.layers.map(\.diffID), experiment: b.layers.map(\.diffID))
-        for (positionA, positionB) in pairing.differing {
-            let layerA = a.layers[positionA], layerB = b.layers[positionB]
-            var collector = DifferenceCollector(
-                layer: ArchiveDiff.layerName(positionA, positionB, layerA.diffID, layerB.diffID), limit: limit)
-            var readerA = try a.openLayer(positionA)
-            var readerB = try b.openLayer(positionB)
-            try LayerDiff.compare(&readerA, &readerB, into: &collector)
-            try a.closeLayer(positionA, &readerA)
-            try b.closeLayer(positionB, &readerB)
-            if collector.isEmpty {
-                // Both diff_ids were checked: same entries, yet different bytes.
-                collector.add(.layerBytes, path: nil, field: "same entries, different bytes", control: layerA.diffID.description, experiment: layerB.diffID.description)
-            }
-            causes += collector.differences
-            consequences.insert(.layerDigest)
-        }
-        causes += pairing.placementCauses(control: a.layers.map(\.diffID), experiment: b.layers.map(\.diffID))
-        let layersDiffer = !causes.isEmpty
+        var findings = Findings()
+        let layers = try LayerComparison.compare(&a, &b, limit: limit)
+        findings.causes += layers.causes
+        if !layers.pairing.differing.isEmpty { findings.consequences.insert(.layerDigest) }
+        let layersDiffer = !layers.causes.isEmpty
 
         // The same layer stored as other bytes. Its diff_id is what makes it the same layer, so
         // both blobs are decompressed to check it rather than trusting the configs.
         var compressionDiffers = false
-        for (positionA, positionB) in pairing.matched.sorted(by: { $0.0 < $1.0 }) {
+        for (positionA, positionB) in layers.pairing.matched.sorted(by: { $0.0 < $1.0 }) {
             let layerA = a.layers[positionA], layerB = b.layers[positionB]
             guard layerA.blob.digest != layerB.blob.digest else { continue }
             try a.verifyDiffID(positionA)
             try b.verifyDiffID(positionB)
-            causes.append(Difference(
+            findings.causes.append(Difference(
                 kind: .layerCompression, layer: ArchiveDiff.layerName(positionA, positionB, layerA.diffID, nil), path: nil,
                 field: "compression differs", control: describe(layerA, compressors: a.compressors),
                 experiment: describe(layerB, compressors: b.compressors)))
             compressionDiffers = true
         }
-        if compressionDiffers { consequences.insert(.layerDigest) }
+        if compressionDiffers { findings.consequences.insert(.layerDigest) }
         let blobsDiffer = layersDiffer || compressionDiffers
 
-        let config = ArchiveDiff.jsonDifferences(
-            a.config.json, b.config.json, kind: .configField, layer: "config", limit: limit, digests: (a.config.digest, b.config.digest),
-            derived: ArchiveDiff.configConsequence(layersDiffer: layersDiffer))
-        causes += config.causes
-        consequences.formUnion(config.consequences)
-        let configDiffers = a.config.digest != b.config.digest
-        if configDiffers { consequences.insert(.configDigest) }
+        let configDiffers = findings.addConfig(a.config, b.config, layer: "config", limit: limit, layersDiffer: layersDiffer)
 
         // The OCI manifest: its config and layer descriptors name blobs already compared.
         var manifestDiffers = false
         if let manifestA = a.manifest, let manifestB = b.manifest {
             manifestDiffers = manifestA.digest != manifestB.digest
-            let manifest = ArchiveDiff.jsonDifferences(
+            findings.add(ArchiveDiff.jsonDifferences(
                 manifestA.json, manifestB.json, kind: .manifestField, layer: "manifest", limit: limit,
                 digests: (manifestA.digest, manifestB.digest)
             ) { path in
@@ -72,52 +49,42 @@ enum ImageDiff {
                 if path.hasPrefix("config"), configDiffers, !path.contains("annotations") { return .manifestConfig }
                 if path.hasPrefix("layers"), blobsDiffer, !path.contains("annotations") { return .manifestLayers }
                 return nil
-            }
-            causes += manifest.causes
-            consequences.formUnion(manifest.consequences)
-            if manifestDiffers { consequences.insert(.manifestDigest) }
+            })
+            if manifestDiffers { findings.consequences.insert(.manifestDigest) }
         }
 
         // index.json: its manifest descriptor names the manifest just compared.
         if let indexA = a.index, let indexB = b.index {
-            let index = ArchiveDiff.jsonDifferences(indexA.json, indexB.json, kind: .indexField, layer: OCILayoutNames.index, limit: limit) { path in
+            findings.add(ArchiveDiff.jsonDifferences(indexA.json, indexB.json, kind: .indexField, layer: OCILayoutNames.index, limit: limit) { path in
                 guard manifestDiffers, let path, path.hasPrefix("manifests["), path.hasSuffix(".digest") || path.hasSuffix(".size") else { return nil }
                 return .indexManifest
-            }
-            causes += index.causes
-            consequences.formUnion(index.consequences)
+            })
         }
         if let markerA = a.layoutMarker, let markerB = b.layoutMarker {
-            causes += ArchiveDiff.jsonDifferences(markerA.json, markerB.json, kind: .indexField, layer: OCILayoutNames.marker, limit: limit) { _ in nil }.causes
+            findings.causes += ArchiveDiff.jsonDifferences(markerA.json, markerB.json, kind: .indexField, layer: OCILayoutNames.marker, limit: limit) { _ in nil }.causes
         }
 
         // The docker-archive manifest.json (docker-archive, dual): `Config` and `Layers` name blobs.
         if let dockerA = a.dockerManifest, let dockerB = b.dockerManifest {
-            let manifest = ArchiveDiff.jsonDifferences(
+            findings.add(ArchiveDiff.jsonDifferences(
                 dockerA.json, dockerB.json, kind: .manifestField, layer: DockerManifest.memberName, limit: limit,
-                derived: ArchiveDiff.dockerManifestConsequence(configDiffers: configDiffers, layersDiffer: blobsDiffer))
-            causes += manifest.causes
-            consequences.formUnion(manifest.consequences)
+                derived: ArchiveDiff.dockerManifestConsequence(configDiffers: configDiffers, layersDiffer: blobsDiffer)))
         }
 
         // The packaging, and the outer members when both are tars of the same packaging (across
         // packagings every member differs, which the packaging already says).
         if a.packaging != b.packaging {
-            causes.append(Difference(
+            findings.causes.append(Difference(
                 kind: .format, layer: nil, path: nil, field: "packaging", control: a.packaging.rawValue, experiment: b.packaging.rawValue))
         } else if let membersA = a.members, let membersB = b.members {
             var archive = DifferenceCollector(layer: nil, limit: limit)
             ArchiveDiff.compareMembers(membersA, membersB, into: &archive)
-            causes += archive.differences
+            findings.causes += archive.differences
         }
 
-        if causes.isEmpty {
-            // Two layouts whose documents and blobs all agree are the same image, byte for byte.
-            guard let streamA = a.streamDigest, let streamB = b.streamDigest, streamA != streamB else { return [] }
-            return [Difference(
-                kind: .archiveBytes, layer: nil, path: nil, field: "bytes", control: streamA.description, experiment: streamB.description)]
-        }
-        return ArchiveDiff.withConsequences(causes, consequences)
+        // Two layouts whose documents and blobs all agree are the same image, byte for byte.
+        guard let streamA = a.streamDigest, let streamB = b.streamDigest else { return findings.result(streams: nil) }
+        return findings.result(streams: (streamA, streamB))
     }
 
     /// A blob as a compression difference shows it: media type, size, digest, and the

@@ -28,7 +28,7 @@ enum ImageSource {
 /// diff_id, blob and where the blob's bytes are. Everything is checked as it is read: blob
 /// digests against their names, sizes against descriptors, media types against what an image
 /// may hold, and (when a layer is decompressed) the diff_id against the decompressed bytes.
-struct ImageRead {
+struct ImageRead: LayerStreams {
     enum BlobLocation {
         case member(Int)
         case file(String)
@@ -163,6 +163,9 @@ struct ImageRead {
     }
 
     // MARK: Layers
+
+    /// Layers are the same layer when their diff_ids are, however each is stored.
+    var pairingDigests: [Digest] { layers.map(\.diffID) }
 
     func layerLabel(_ position: Int) -> String {
         "\(label) (layer \(position + 1), blob \(layers[position].blob.digest))"
