@@ -98,6 +98,100 @@ struct ImageDiffTests {
         #expect(!differences.contains { $0.kind == .derived }, "nothing else follows: \(differences)")
     }
 
+    // MARK: Indexes of several images
+
+    /// A layout whose index.json lists `images` in order, each with its platform (`os/arch`) or tag.
+    static func index(_ images: [(image: TestArchive.Built, platform: String?, tag: String)]) throws -> TestLayout {
+        var layout: TestLayout?
+        for (image, platform, tag) in images {
+            var one = try TestLayout(image, compression: .gzip, tag: tag)
+            if let platform {
+                let parts = platform.split(separator: "/").map(String.init)
+                try one.editIndex { $0[0]["platform"] = TestLayout.platform(parts[0], parts[1], variant: parts.count > 2 ? parts[2] : nil) }
+            }
+            if layout == nil { layout = one } else { try layout?.addImage(one) }
+        }
+        return try #require(layout)
+    }
+
+    static func compare(_ a: TestLayout, _ b: TestLayout) throws -> [Difference] {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        return try ArchiveDiff.compare(control: try files.write("a.tar", try a.tar()), experiment: try files.write("b.tar", try b.tar()))
+    }
+
+    @Test("a multi-platform index: a change in its second image is found and named by that image's platform")
+    func secondPlatform() throws {
+        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
+        let control = try Self.index([(a, "linux/amd64", "latest"), (a, "linux/arm64", "latest")])
+        let experiment = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/arm64", "latest")])
+        let differences = try Self.compare(control, experiment)
+        let name = "image linux/arm64 (latest)"
+        #expect(differences.first == ArchiveDiffTests.field(
+            "\(name) \(Self.layerName(1, a, b))", TestArchive.helloBin, "mtime", ArchiveDiffTests.one, "3600 (1970-01-01T01:00:00Z)"))
+        #expect(!differences.contains { $0.layer?.hasPrefix("image linux/amd64") == true }, "the first images agree: \(differences)")
+        #expect(!differences.contains { $0.kind == .indexField || $0.kind == .member || $0.kind == .configField }, "\(differences)")
+        #expect(differences.last?.consequences == [.layerDigest, .configDigest, .diffIDs, .manifestConfig, .manifestLayers, .manifestDigest, .indexManifest])
+        #expect(ArchiveDiff.explain(differences).contains("\n\(name) \(Self.layerName(1, a, b)):\n  \(TestArchive.helloBin): mtime"))
+    }
+
+    @Test("images are paired by platform, not by their place in index.json")
+    func pairedByPlatform() throws {
+        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
+        let control = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")])
+        let experiment = try Self.index([(b, "linux/arm64/v8", "latest"), (a, "linux/amd64", "latest")])
+        let differences = try Self.compare(control, experiment)
+        // Only the packaging says anything: index.json's entries (and so the blobs) are in another order.
+        #expect(!differences.isEmpty && differences.allSatisfy { $0.kind == .indexField || $0.kind == .member }, "\(differences)")
+        #expect(ArchiveDiff.explain(differences).contains("No difference in content"))
+        #expect(differences.contains { $0.path == "manifests[0].platform.architecture" && $0.control == "\"amd64\"" && $0.experiment == "\"arm64\"" })
+    }
+
+    @Test("an image in one index only is a cause named by its platform; its blobs and index entry follow from it")
+    func imageOnOneSide() throws {
+        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
+        let control = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/s390x", "latest")])
+        let experiment = try Self.index([(a, "linux/amd64", "latest")])
+        let differences = try Self.compare(control, experiment)
+        let manifest = try #require(control.manifestDigests.last)
+        #expect(differences == [
+            Difference(kind: .imageOnlyIn, layer: "image linux/s390x (latest)", path: nil, field: "only in control", control: manifest.description, side: .control),
+            ArchiveDiffTests.follows([.indexManifest]),
+        ])
+        #expect(ArchiveDiff.explain(differences).contains("image linux/s390x (latest):\n  only in control: \(manifest)"))
+        let reversed = try Self.compare(experiment, control)
+        #expect(reversed.first?.field == "only in experiment" && reversed.first?.experiment == manifest.description)
+        #expect(reversed.first?.side == .experiment)
+    }
+
+    @Test("images without a platform are paired by ref name, whatever their order")
+    func pairedByRefName() throws {
+        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
+        let control = try Self.index([(a, nil, "1.0"), (a, nil, "2.0")])
+        let experiment = try Self.index([(a, nil, "2.0"), (b, nil, "1.0")])
+        let differences = try Self.compare(control, experiment)
+        #expect(differences.first == ArchiveDiffTests.field(
+            "image 1.0 \(Self.layerName(1, a, b))", TestArchive.helloBin, "mtime", ArchiveDiffTests.one, "3600 (1970-01-01T01:00:00Z)"))
+        #expect(!differences.contains { $0.layer?.hasPrefix("image 2.0") == true }, "\(differences)")
+    }
+
+    @Test("what neither platform nor ref name pairs is paired in order, both names shown; a lone image pairs with the index's first")
+    func pairedInOrder() throws {
+        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
+        let control = try Self.index([(a, "linux/amd64", "latest"), (a, "linux/arm64", "latest")])
+        let experiment = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")])
+        let differences = try Self.compare(control, experiment)
+        #expect(differences.first?.layer == "image linux/arm64 (latest) vs linux/arm64/v8 (latest) \(Self.layerName(1, a, b))")
+        // A docker-archive holds one image: it is compared with the index's first, by name.
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let docker = try ArchiveDiff.compare(
+            control: try files.write("docker.tar", b.bytes), experiment: try files.write("index.tar", try control.tar()))
+        #expect(docker.first?.layer == "image 1 vs linux/amd64 (latest) \(ArchiveDiffTests.layerName(1, b, a))")
+        #expect(docker.contains {
+            $0.kind == .imageOnlyIn && $0.layer == "image linux/arm64 (latest)" && $0.field == "only in experiment" })
+    }
+
     // MARK: Hostile input
 
     static func expectRefused(_ layout: TestLayout, _ message: String) throws {

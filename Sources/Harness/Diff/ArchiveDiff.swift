@@ -141,6 +141,7 @@ public enum ArchiveDiff {
     /// config's name is its digest, already reported where the content differs.
     static func compareMembers(_ a: MemberTable, _ b: MemberTable, into collector: inout DifferenceCollector) {
         let rolesA = a.roles, rolesB = b.roles
+        let blobsA = a.imageOrdinals, blobsB = b.imageOrdinals
         let byRoleA = Dictionary(zip(rolesA, a.members.indices).map { ($0, $1) }, uniquingKeysWith: { first, _ in first })
         let byRoleB = Dictionary(zip(rolesB, b.members.indices).map { ($0, $1) }, uniquingKeysWith: { first, _ in first })
         let sharedA = rolesA.filter { byRoleB[$0] != nil }
@@ -151,8 +152,8 @@ public enum ArchiveDiff {
         for (role, indexA) in zip(rolesA, a.members.indices) {
             let header = a.members[indexA].header
             guard let indexB = byRoleB[role] else {
-                // A layer in one image only is said where the layers are compared.
-                if !a.layerOrdinals.contains(indexA) {
+                // A layer (or image) on one side only is said where they are compared.
+                if !blobsA.contains(indexA) {
                     collector.add(.member, path: header.nameString, field: "only in control", control: EntryFields.describe(header), side: .control)
                 }
                 continue
@@ -162,7 +163,7 @@ public enum ArchiveDiff {
                 collector.add(.member, path: header.nameString, field: difference.field, control: difference.control, experiment: difference.experiment)
             }
         }
-        for (role, indexB) in zip(rolesB, b.members.indices) where byRoleA[role] == nil && !b.layerOrdinals.contains(indexB) {
+        for (role, indexB) in zip(rolesB, b.members.indices) where byRoleA[role] == nil && !blobsB.contains(indexB) {
             let header = b.members[indexB].header
             collector.add(.member, path: header.nameString, field: "only in experiment", experiment: EntryFields.describe(header), side: .experiment)
         }
@@ -172,23 +173,48 @@ public enum ArchiveDiff {
 /// An archive's members with what each is (`manifest.json`, `config`, `layer 2`…), for matching
 /// members across archives whose names are digests.
 struct MemberTable {
+    /// One image's blobs by member position.
+    struct ImageBlobs {
+        /// The OCI manifest (a docker-archive has none).
+        var manifest: Int?
+        var config: Int?
+        /// In manifest order.
+        var layers: [Int]
+    }
+
     var members: [MemberScan.Member]
-    /// Member positions of the layers, in manifest order.
-    var layerOrdinals: [Int]
-    /// Named roles of other members by position (the manifest, the config, index.json…).
-    var named: [Int: String]
+    /// The documents by position (`manifest.json`, `index.json`, `oci-layout`).
+    var documents: [Int: String]
+    var images: [ImageBlobs]
+    /// What each image's roles begin with (`image linux/arm64 `): the diff sets the same on
+    /// both sides for images it pairs; nothing when the archive holds one image.
+    var prefixes: [String]
+
+    init(members: [MemberScan.Member], documents: [Int: String], images: [ImageBlobs]) {
+        self.members = members
+        self.documents = documents
+        self.images = images
+        prefixes = images.map { _ in "" }
+    }
+
+    /// Members that are an image's blobs: one on a side only is said where images are compared.
+    var imageOrdinals: Set<Int> {
+        Set(images.flatMap { [$0.manifest, $0.config].compactMap { $0 } + $0.layers })
+    }
 
     var roles: [String] {
+        // The first role given to a member is its role (a layer two images share is the first's).
+        var named = documents
+        for (blobs, prefix) in zip(images, prefixes) {
+            if let ordinal = blobs.manifest, named[ordinal] == nil { named[ordinal] = prefix + "manifest" }
+            if let ordinal = blobs.config, named[ordinal] == nil { named[ordinal] = prefix + "config" }
+            for (position, ordinal) in blobs.layers.enumerated() where named[ordinal] == nil {
+                named[ordinal] = prefix + "layer \(position + 1)"
+            }
+        }
         var seen: [String: Int] = [:]
         return members.indices.map { ordinal in
-            var role: String
-            if let name = named[ordinal] {
-                role = name
-            } else if let position = layerOrdinals.firstIndex(of: ordinal) {
-                role = "layer \(position + 1)"
-            } else {
-                role = members[ordinal].header.nameString
-            }
+            var role = named[ordinal] ?? members[ordinal].header.nameString
             let occurrence = seen[role, default: 0]
             seen[role] = occurrence + 1
             if occurrence > 0 { role += " #\(occurrence + 1)" }
@@ -252,7 +278,9 @@ struct ArchiveIndex {
     }
 
     var table: MemberTable {
-        MemberTable(members: members, layerOrdinals: layerOrdinals, named: [manifestOrdinal: DockerManifest.memberName, configOrdinal: "config"])
+        MemberTable(
+            members: members, documents: [manifestOrdinal: DockerManifest.memberName],
+            images: [MemberTable.ImageBlobs(manifest: nil, config: configOrdinal, layers: layerOrdinals)])
     }
 }
 

@@ -10,54 +10,60 @@ import Builder
 /// index.json and manifest.json keys that differ by themselves, the packaging, and the outer
 /// members' headers. What follows from them (digests, `rootfs.diff_ids`, descriptors) is
 /// said once, last.
+///
+/// When an OCI index lists several image manifests, each is compared with its pair (see
+/// ``ImagePairing``), every location prefixed by the image's name, and an image on one side
+/// only is a cause of its own.
 enum ImageDiff {
+    /// What differs in one pair of images, for the documents that name them.
+    private struct Outcome {
+        var configDiffers = false
+        var blobsDiffer = false
+        var manifestDiffers = false
+    }
+
     static func compare(_ a: inout ImageRead, _ b: inout ImageRead, limit: Int) throws -> [Difference] {
         var findings = Findings()
-        let layers = try LayerComparison.compare(&a, &b, limit: limit)
-        findings.causes += layers.causes
-        if !layers.pairing.differing.isEmpty { findings.consequences.insert(.layerDigest) }
-        let layersDiffer = !layers.causes.isEmpty
-
-        // The same layer stored as other bytes. Its diff_id is what makes it the same layer, so
-        // both blobs are decompressed to check it rather than trusting the configs.
-        var compressionDiffers = false
-        for (positionA, positionB) in layers.pairing.matched.sorted(by: { $0.0 < $1.0 }) {
-            let layerA = a.layers[positionA], layerB = b.layers[positionB]
-            guard layerA.blob.digest != layerB.blob.digest else { continue }
-            try a.verifyDiffID(positionA)
-            try b.verifyDiffID(positionB)
+        let pairing = ImagePairing(control: a.images, experiment: b.images)
+        let several = a.images.count > 1 || b.images.count > 1
+        var outcome = Outcome()
+        for (positionA, positionB) in pairing.pairs {
+            a.current = positionA
+            b.current = positionB
+            let prefix = several ? ImagePairing.name(a.image, b.image) + " " : ""
+            a.members?.prefixes[positionA] = prefix
+            b.members?.prefixes[positionB] = prefix
+            let pair = try compareImages(&a, &b, prefix: prefix, limit: limit, into: &findings)
+            outcome.configDiffers = outcome.configDiffers || pair.configDiffers
+            outcome.blobsDiffer = outcome.blobsDiffer || pair.blobsDiffer
+            outcome.manifestDiffers = outcome.manifestDiffers || pair.manifestDiffers
+        }
+        for position in pairing.onlyInControl {
+            let image = a.images[position]
+            a.members?.prefixes[position] = image.name + " "
             findings.causes.append(Difference(
-                kind: .layerCompression, layer: ArchiveDiff.layerName(positionA, positionB, layerA.diffID, nil), path: nil,
-                field: "compression differs", control: describe(layerA, compressors: a.compressors),
-                experiment: describe(layerB, compressors: b.compressors)))
-            compressionDiffers = true
+                kind: .imageOnlyIn, layer: image.name, path: nil, field: "only in control",
+                control: (image.manifest?.digest ?? image.config.digest).description, side: .control))
         }
-        if compressionDiffers { findings.consequences.insert(.layerDigest) }
-        let blobsDiffer = layersDiffer || compressionDiffers
-
-        let configDiffers = findings.addConfig(a.config, b.config, layer: "config", limit: limit, layersDiffer: layersDiffer)
-
-        // The OCI manifest: its config and layer descriptors name blobs already compared.
-        var manifestDiffers = false
-        if let manifestA = a.manifest, let manifestB = b.manifest {
-            manifestDiffers = manifestA.digest != manifestB.digest
-            findings.add(ArchiveDiff.jsonDifferences(
-                manifestA.json, manifestB.json, kind: .manifestField, layer: "manifest", limit: limit,
-                digests: (manifestA.digest, manifestB.digest)
-            ) { path in
-                guard let path else { return nil }
-                if path.hasPrefix("config"), configDiffers, !path.contains("annotations") { return .manifestConfig }
-                if path.hasPrefix("layers"), blobsDiffer, !path.contains("annotations") { return .manifestLayers }
-                return nil
-            })
-            if manifestDiffers { findings.consequences.insert(.manifestDigest) }
+        for position in pairing.onlyInExperiment {
+            let image = b.images[position]
+            b.members?.prefixes[position] = image.name + " "
+            findings.causes.append(Difference(
+                kind: .imageOnlyIn, layer: image.name, path: nil, field: "only in experiment",
+                experiment: (image.manifest?.digest ?? image.config.digest).description, side: .experiment))
         }
+        let imagesOnOneSide = !pairing.onlyInControl.isEmpty || !pairing.onlyInExperiment.isEmpty
+        let manifestDiffers = outcome.manifestDiffers || imagesOnOneSide
+        let configDiffers = outcome.configDiffers, blobsDiffer = outcome.blobsDiffer
 
-        // index.json: its manifest descriptor names the manifest just compared.
+        // index.json: its manifest descriptors name the manifests just compared, and list the
+        // images just found on one side only.
         if let indexA = a.index, let indexB = b.index {
             findings.add(ArchiveDiff.jsonDifferences(indexA.json, indexB.json, kind: .indexField, layer: OCILayoutNames.index, limit: limit) { path in
-                guard manifestDiffers, let path, path.hasPrefix("manifests["), path.hasSuffix(".digest") || path.hasSuffix(".size") else { return nil }
-                return .indexManifest
+                guard manifestDiffers, let path, path.hasPrefix("manifests") else { return nil }
+                if path.hasPrefix("manifests["), path.hasSuffix(".digest") || path.hasSuffix(".size") { return .indexManifest }
+                if imagesOnOneSide, path == "manifests" || Self.isWholeEntry(path) { return .indexManifest }
+                return nil
             })
         }
         if let markerA = a.layoutMarker, let markerB = b.layoutMarker {
@@ -85,6 +91,61 @@ enum ImageDiff {
         // Two layouts whose documents and blobs all agree are the same image, byte for byte.
         guard let streamA = a.streamDigest, let streamB = b.streamDigest else { return findings.result(streams: nil) }
         return findings.result(streams: (streamA, streamB))
+    }
+
+    /// One pair of images: layers, compression, config and OCI manifest, every location
+    /// prefixed by `prefix`.
+    private static func compareImages(
+        _ a: inout ImageRead, _ b: inout ImageRead, prefix: String, limit: Int, into findings: inout Findings
+    ) throws -> Outcome {
+        var outcome = Outcome()
+        let layers = try LayerComparison.compare(&a, &b, limit: limit, prefix: prefix)
+        findings.causes += layers.causes
+        if !layers.pairing.differing.isEmpty { findings.consequences.insert(.layerDigest) }
+        let layersDiffer = !layers.causes.isEmpty
+
+        // The same layer stored as other bytes. Its diff_id is what makes it the same layer, so
+        // both blobs are decompressed to check it rather than trusting the configs.
+        var compressionDiffers = false
+        for (positionA, positionB) in layers.pairing.matched.sorted(by: { $0.0 < $1.0 }) {
+            let layerA = a.image.layers[positionA], layerB = b.image.layers[positionB]
+            guard layerA.blob.digest != layerB.blob.digest else { continue }
+            try a.verifyDiffID(positionA)
+            try b.verifyDiffID(positionB)
+            findings.causes.append(Difference(
+                kind: .layerCompression, layer: prefix + ArchiveDiff.layerName(positionA, positionB, layerA.diffID, nil), path: nil,
+                field: "compression differs", control: describe(layerA, compressors: a.compressors),
+                experiment: describe(layerB, compressors: b.compressors)))
+            compressionDiffers = true
+        }
+        if compressionDiffers { findings.consequences.insert(.layerDigest) }
+        outcome.blobsDiffer = layersDiffer || compressionDiffers
+
+        let configDiffers = findings.addConfig(a.image.config, b.image.config, layer: prefix + "config", limit: limit, layersDiffer: layersDiffer)
+        outcome.configDiffers = configDiffers
+
+        // The OCI manifest: its config and layer descriptors name blobs already compared.
+        if let manifestA = a.image.manifest, let manifestB = b.image.manifest {
+            outcome.manifestDiffers = manifestA.digest != manifestB.digest
+            let blobsDiffer = outcome.blobsDiffer
+            findings.add(ArchiveDiff.jsonDifferences(
+                manifestA.json, manifestB.json, kind: .manifestField, layer: prefix + "manifest", limit: limit,
+                digests: (manifestA.digest, manifestB.digest)
+            ) { path in
+                guard let path else { return nil }
+                if path.hasPrefix("config"), configDiffers, !path.contains("annotations") { return .manifestConfig }
+                if path.hasPrefix("layers"), blobsDiffer, !path.contains("annotations") { return .manifestLayers }
+                return nil
+            })
+            if outcome.manifestDiffers { findings.consequences.insert(.manifestDigest) }
+        }
+        return outcome
+    }
+
+    /// Whether a key path is a whole entry of the index's list: `manifests[2]`.
+    private static func isWholeEntry(_ path: String) -> Bool {
+        guard path.hasPrefix("manifests["), path.hasSuffix("]") else { return false }
+        return path.dropFirst("manifests[".count).dropLast().allSatisfy(\.isNumber)
     }
 
     /// A blob as a compression difference shows it: media type, size, digest, and the
