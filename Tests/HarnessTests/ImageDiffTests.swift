@@ -114,21 +114,37 @@ struct ImageDiffTests {
         return try #require(layout)
     }
 
+    typealias Listed = (image: TestArchive.Built, platform: String?, tag: String)
+
+    /// Two layouts listing these images, compared as oci-archives.
+    static func compare(_ control: [Listed], _ experiment: [Listed]) throws -> (differences: [Difference], control: TestLayout, experiment: TestLayout) {
+        let a = try index(control), b = try index(experiment)
+        return (try compare(a, b), a, b)
+    }
+
     static func compare(_ a: TestLayout, _ b: TestLayout) throws -> [Difference] {
         let files = try TemporaryFiles()
         defer { files.remove() }
         return try ArchiveDiff.compare(control: try files.write("a.tar", try a.tar()), experiment: try files.write("b.tar", try b.tar()))
     }
 
+    /// The basic image, and the one `changedHello` makes.
+    static func images() throws -> (TestArchive.Built, TestArchive.Built) {
+        (try TestArchive.basic.build(), try changedHello().build())
+    }
+
+    /// What `changedHello` changes, in the second layer of the image named `image`.
+    static func helloMtime(_ image: String, _ a: TestArchive.Built, _ b: TestArchive.Built) -> Difference {
+        ArchiveDiffTests.field("\(image) \(layerName(1, a, b))", TestArchive.helloBin, "mtime", ArchiveDiffTests.one, "3600 (1970-01-01T01:00:00Z)")
+    }
+
     @Test("a multi-platform index: a change in its second image is found and named by that image's platform")
     func secondPlatform() throws {
-        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
-        let control = try Self.index([(a, "linux/amd64", "latest"), (a, "linux/arm64", "latest")])
-        let experiment = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/arm64", "latest")])
-        let differences = try Self.compare(control, experiment)
+        let (a, b) = try Self.images()
+        let differences = try Self.compare(
+            [(a, "linux/amd64", "latest"), (a, "linux/arm64", "latest")], [(a, "linux/amd64", "latest"), (b, "linux/arm64", "latest")]).differences
         let name = "image linux/arm64 (latest)"
-        #expect(differences.first == ArchiveDiffTests.field(
-            "\(name) \(Self.layerName(1, a, b))", TestArchive.helloBin, "mtime", ArchiveDiffTests.one, "3600 (1970-01-01T01:00:00Z)"))
+        #expect(differences.first == Self.helloMtime(name, a, b))
         #expect(!differences.contains { $0.layer?.hasPrefix("image linux/amd64") == true }, "the first images agree: \(differences)")
         #expect(!differences.contains { $0.kind == .indexField || $0.kind == .member || $0.kind == .configField }, "\(differences)")
         #expect(differences.last?.consequences == [.layerDigest, .configDigest, .diffIDs, .manifestConfig, .manifestLayers, .manifestDigest, .indexManifest])
@@ -137,10 +153,9 @@ struct ImageDiffTests {
 
     @Test("images are paired by platform, not by their place in index.json")
     func pairedByPlatform() throws {
-        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
-        let control = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")])
-        let experiment = try Self.index([(b, "linux/arm64/v8", "latest"), (a, "linux/amd64", "latest")])
-        let differences = try Self.compare(control, experiment)
+        let (a, b) = try Self.images()
+        let differences = try Self.compare(
+            [(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")], [(b, "linux/arm64/v8", "latest"), (a, "linux/amd64", "latest")]).differences
         // Only the packaging says anything: index.json's entries (and so the blobs) are in another order.
         #expect(!differences.isEmpty && differences.allSatisfy { $0.kind == .indexField || $0.kind == .member }, "\(differences)")
         #expect(ArchiveDiff.explain(differences).contains("No difference in content"))
@@ -149,10 +164,8 @@ struct ImageDiffTests {
 
     @Test("an image in one index only is a cause named by its platform; its blobs and index entry follow from it")
     func imageOnOneSide() throws {
-        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
-        let control = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/s390x", "latest")])
-        let experiment = try Self.index([(a, "linux/amd64", "latest")])
-        let differences = try Self.compare(control, experiment)
+        let (a, b) = try Self.images()
+        let (differences, control, experiment) = try Self.compare([(a, "linux/amd64", "latest"), (b, "linux/s390x", "latest")], [(a, "linux/amd64", "latest")])
         let manifest = try #require(control.manifestDigests.last)
         #expect(differences == [
             Difference(kind: .imageOnlyIn, layer: "image linux/s390x (latest)", path: nil, field: "only in control", control: manifest.description, side: .control),
@@ -166,22 +179,18 @@ struct ImageDiffTests {
 
     @Test("images without a platform are paired by ref name, whatever their order")
     func pairedByRefName() throws {
-        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
-        let control = try Self.index([(a, nil, "1.0"), (a, nil, "2.0")])
-        let experiment = try Self.index([(a, nil, "2.0"), (b, nil, "1.0")])
-        let differences = try Self.compare(control, experiment)
-        #expect(differences.first == ArchiveDiffTests.field(
-            "image 1.0 \(Self.layerName(1, a, b))", TestArchive.helloBin, "mtime", ArchiveDiffTests.one, "3600 (1970-01-01T01:00:00Z)"))
+        let (a, b) = try Self.images()
+        let differences = try Self.compare([(a, nil, "1.0"), (a, nil, "2.0")], [(a, nil, "2.0"), (b, nil, "1.0")]).differences
+        #expect(differences.first == Self.helloMtime("image 1.0", a, b))
         #expect(!differences.contains { $0.layer?.hasPrefix("image 2.0") == true }, "\(differences)")
     }
 
     @Test("what neither platform nor ref name pairs is paired in order, both names shown; a lone image pairs with the index's first")
     func pairedInOrder() throws {
-        let a = try TestArchive.basic.build(), b = try Self.changedHello().build()
-        let control = try Self.index([(a, "linux/amd64", "latest"), (a, "linux/arm64", "latest")])
-        let experiment = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")])
-        let differences = try Self.compare(control, experiment)
-        #expect(differences.first?.layer == "image linux/arm64 (latest) vs linux/arm64/v8 (latest) \(Self.layerName(1, a, b))")
+        let (a, b) = try Self.images()
+        let (differences, control, _) = try Self.compare(
+            [(a, "linux/amd64", "latest"), (a, "linux/arm64", "latest")], [(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")])
+        #expect(differences.first == Self.helloMtime("image linux/arm64 (latest) vs linux/arm64/v8 (latest)", a, b))
         // A docker-archive holds one image: it is compared with the index's first, by name.
         let files = try TemporaryFiles()
         defer { files.remove() }

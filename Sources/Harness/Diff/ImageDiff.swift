@@ -20,6 +20,12 @@ enum ImageDiff {
         var configDiffers = false
         var blobsDiffer = false
         var manifestDiffers = false
+
+        mutating func formUnion(_ other: Outcome) {
+            configDiffers = configDiffers || other.configDiffers
+            blobsDiffer = blobsDiffer || other.blobsDiffer
+            manifestDiffers = manifestDiffers || other.manifestDiffers
+        }
     }
 
     static func compare(_ a: inout ImageRead, _ b: inout ImageRead, limit: Int) throws -> [Difference] {
@@ -33,25 +39,10 @@ enum ImageDiff {
             let prefix = several ? ImagePairing.name(a.image, b.image) + " " : ""
             a.members?.prefixes[positionA] = prefix
             b.members?.prefixes[positionB] = prefix
-            let pair = try compareImages(&a, &b, prefix: prefix, limit: limit, into: &findings)
-            outcome.configDiffers = outcome.configDiffers || pair.configDiffers
-            outcome.blobsDiffer = outcome.blobsDiffer || pair.blobsDiffer
-            outcome.manifestDiffers = outcome.manifestDiffers || pair.manifestDiffers
+            outcome.formUnion(try compareImages(&a, &b, prefix: prefix, limit: limit, into: &findings))
         }
-        for position in pairing.onlyInControl {
-            let image = a.images[position]
-            a.members?.prefixes[position] = image.name + " "
-            findings.causes.append(Difference(
-                kind: .imageOnlyIn, layer: image.name, path: nil, field: "only in control",
-                control: (image.manifest?.digest ?? image.config.digest).description, side: .control))
-        }
-        for position in pairing.onlyInExperiment {
-            let image = b.images[position]
-            b.members?.prefixes[position] = image.name + " "
-            findings.causes.append(Difference(
-                kind: .imageOnlyIn, layer: image.name, path: nil, field: "only in experiment",
-                experiment: (image.manifest?.digest ?? image.config.digest).description, side: .experiment))
-        }
+        findings.causes += onlyIn(pairing.onlyInControl, of: &a, side: .control)
+        findings.causes += onlyIn(pairing.onlyInExperiment, of: &b, side: .experiment)
         let imagesOnOneSide = !pairing.onlyInControl.isEmpty || !pairing.onlyInExperiment.isEmpty
         let manifestDiffers = outcome.manifestDiffers || imagesOnOneSide
         let configDiffers = outcome.configDiffers, blobsDiffer = outcome.blobsDiffer
@@ -140,6 +131,19 @@ enum ImageDiff {
             if outcome.manifestDiffers { findings.consequences.insert(.manifestDigest) }
         }
         return outcome
+    }
+
+    /// Images of one side without a pair, each a cause named by the image (and by its manifest's
+    /// digest); their members are named after them.
+    private static func onlyIn(_ positions: [Int], of read: inout ImageRead, side: Difference.Side) -> [Difference] {
+        positions.map { position in
+            let image = read.images[position]
+            read.members?.prefixes[position] = image.name + " "
+            let digest = (image.manifest?.digest ?? image.config.digest).description
+            return Difference(
+                kind: .imageOnlyIn, layer: image.name, path: nil, field: "only in \(side.rawValue)", control: side == .control ? digest : nil,
+                experiment: side == .experiment ? digest : nil, side: side)
+        }
     }
 
     /// Whether a key path is a whole entry of the index's list: `manifests[2]`.
