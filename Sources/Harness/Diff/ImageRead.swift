@@ -352,6 +352,11 @@ struct ArchiveBlobs: LayoutStore {
 /// A layout directory: each blob it names is hashed whole when first looked up.
 struct DirectoryBlobs: LayoutStore {
     let root: String
+    /// Sizes of the blobs already hashed: images of one index often share blobs (two ref names
+    /// on one manifest share all of them), and each is hashed once.
+    private var checked: [Digest: UInt64] = [:]
+
+    init(root: String) { self.root = root }
 
     /// The file at `path`, or nil when there is none.
     private static func file(_ path: String) throws -> RawFileSource? {
@@ -370,6 +375,7 @@ struct DirectoryBlobs: LayoutStore {
 
     mutating func blob(_ digest: Digest) throws -> (UInt64, ImageRead.BlobLocation)? {
         let path = "\(root)/\(OCILayoutNames.blobPath(digest))"
+        if let size = checked[digest] { return (size, .file(path)) }
         guard let file = try Self.file(path) else { return nil }
         var hashing = HashingSink()
         let buffer = CopyBuffer(size: 1 << 16)
@@ -382,6 +388,7 @@ struct DirectoryBlobs: LayoutStore {
         guard actual == digest else {
             throw ArchiveError.invalidMetadata(path, "the blob holds bytes whose digest is \(actual), not its name")
         }
+        checked[digest] = size
         return (size, .file(path))
     }
 
