@@ -201,6 +201,17 @@ struct ImageDiffTests {
             $0.kind == .imageOnlyIn && $0.layer == "image linux/arm64 (latest)" && $0.field == "only in experiment" })
     }
 
+    @Test("refuses a second image of an index whose layer is not a layer, naming its index entry")
+    func hostileSecondImage() throws {
+        let (a, b) = try Self.images()
+        var layout = try TestLayout(a, compression: .gzip)
+        var second = try TestLayout(b, compression: .gzip, tag: "2.0")
+        second.rewriteManifest { $0.replacingOccurrences(of: "tar+gzip", with: "tar+lz4") }
+        try layout.addImage(second)
+        try Self.expectRefused(
+            layout, "(manifests[1] of index.json): layer 1 of the manifest has media type application/vnd.oci.image.layer.v1.tar+lz4, not a layer's")
+    }
+
     // MARK: Hostile input
 
     static func expectRefused(_ layout: TestLayout, _ message: String) throws {

@@ -98,7 +98,9 @@ struct OCILayout {
     }
 
     /// The image an entry of `index.json` names: manifest, config and layers, every blob checked.
+    /// With several images, what is wrong is said of the entry that names it.
     func image<Store: LayoutStore>(_ entry: Entry, _ store: inout Store, label: String) throws -> Image {
+        let label = entries.count > 1 ? "\(label) (manifests[\(entry.position)] of index.json)" : label
         let manifestDescriptor = entry.descriptor
         let manifestBytes = try Self.blobBytes(manifestDescriptor, "the manifest", &store, label: label)
         let manifestJSON = try Self.parse(manifestBytes, "the manifest", label: label)
