@@ -46,14 +46,8 @@ public enum ArchiveDiff {
         var findings = Findings()
         var layersA = DockerLayers(index: a, input: inputA)
         var layersB = DockerLayers(index: b, input: inputB)
-        let layers = try LayerComparison.compare(&layersA, &layersB, limit: limit)
-        findings.causes += layers.causes
-        if !layers.pairing.differing.isEmpty { findings.consequences.insert(.layerDigest) }
-        let layersDiffer = !layers.causes.isEmpty
-
-        let configDiffers = findings.addConfig(
-            ImageRead.Document(digest: a.configDigest, json: a.configJSON), ImageRead.Document(digest: b.configDigest, json: b.configJSON),
-            layer: "config", limit: limit, layersDiffer: layersDiffer)
+        let layersDiffer = findings.addLayers(try LayerComparison.compare(&layersA, &layersB, limit: limit))
+        let configDiffers = findings.addConfig(a.config, b.config, layer: "config", limit: limit, layersDiffer: layersDiffer)
 
         // The manifest: `Config` and `Layers` name the config and layers by digest.
         findings.add(jsonDifferences(
@@ -237,6 +231,8 @@ struct ArchiveIndex {
     var layerOrdinals: [Int]
     var manifestOrdinal: Int
     var configOrdinal: Int
+
+    var config: ImageRead.Document { ImageRead.Document(digest: configDigest, json: configJSON) }
 
     /// Each layer's digest (its diffID when stored uncompressed), in manifest order.
     var layerDigests: [Digest] { layerOrdinals.map { members[$0].digest } }

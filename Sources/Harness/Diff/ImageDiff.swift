@@ -91,9 +91,7 @@ enum ImageDiff {
     ) throws -> Outcome {
         var outcome = Outcome()
         let layers = try LayerComparison.compare(&a, &b, limit: limit, prefix: prefix)
-        findings.causes += layers.causes
-        if !layers.pairing.differing.isEmpty { findings.consequences.insert(.layerDigest) }
-        let layersDiffer = !layers.causes.isEmpty
+        let layersDiffer = findings.addLayers(layers)
 
         // The same layer stored as other bytes. Its diff_id is what makes it the same layer, so
         // both blobs are decompressed to check it rather than trusting the configs.

@@ -24,11 +24,11 @@ enum ImageSource {
     }
 }
 
-/// What the diff sees of an input, whatever its packaging: its documents, and each image's
-/// (an OCI index may list several) config, manifest, and each layer's diff_id, blob and where
-/// the blob's bytes are. Everything is checked as it is read: blob
-/// digests against their names, sizes against descriptors, media types against what an image
-/// may hold, and (when a layer is decompressed) the diff_id against the decompressed bytes.
+/// What the diff sees of an input, whatever its packaging: its documents, and for each image
+/// (an OCI index may list several) its config, manifest, and each layer's diff_id, blob and
+/// where the blob's bytes are. Everything is checked as it is read: blob digests against their
+/// names, sizes against descriptors, media types against what an image may hold, and (when a
+/// layer is decompressed) the diff_id against the decompressed bytes.
 struct ImageRead: LayerStreams {
     enum BlobLocation {
         case member(Int)
@@ -144,7 +144,7 @@ struct ImageRead: LayerStreams {
                 compression: gzipped ? .gzip : .none, location: .member(ordinal))
         }
         images = [Image(
-            name: "image 1", platform: nil, refName: nil, manifest: nil, config: Document(digest: index.configDigest, json: index.configJSON),
+            name: "image 1", platform: nil, refName: nil, manifest: nil, config: index.config,
             layers: layers)]
     }
 

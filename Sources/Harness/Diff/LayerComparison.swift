@@ -80,6 +80,13 @@ struct Findings {
         consequences.formUnion(part.consequences)
     }
 
+    /// The layers' causes (see ``LayerComparison``); whether any layer differs.
+    mutating func addLayers(_ layers: (causes: [Difference], pairing: LayerPairing)) -> Bool {
+        causes += layers.causes
+        if !layers.pairing.differing.isEmpty { consequences.insert(.layerDigest) }
+        return !layers.causes.isEmpty
+    }
+
     /// The config's differences; whether its digest differs.
     mutating func addConfig(
         _ a: ImageRead.Document, _ b: ImageRead.Document, layer: String, limit: Int, layersDiffer: Bool
