@@ -156,10 +156,28 @@ struct ImageDiffTests {
         let (a, b) = try Self.images()
         let differences = try Self.compare(
             [(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")], [(b, "linux/arm64/v8", "latest"), (a, "linux/amd64", "latest")]).differences
-        // Only the packaging says anything: index.json's entries (and so the blobs) are in another order.
+        // Only the packaging differs: index.json lists the images (and so the blobs) in another order.
         #expect(!differences.isEmpty && differences.allSatisfy { $0.kind == .indexField || $0.kind == .member }, "\(differences)")
         #expect(ArchiveDiff.explain(differences).contains("No difference in content"))
-        #expect(differences.contains { $0.path == "manifests[0].platform.architecture" && $0.control == "\"amd64\"" && $0.experiment == "\"arm64\"" })
+        // index.json says so once, naming the images in each order.
+        #expect(differences.filter { $0.kind == .indexField } == [Difference(
+            kind: .indexField, layer: "index.json", path: "manifests", field: "order", control: "linux/amd64 (latest), linux/arm64/v8 (latest)",
+            experiment: "linux/arm64/v8 (latest), linux/amd64 (latest)")])
+    }
+
+    @Test("an index entry's own key that differs is a cause at the control's place, whatever the experiment's")
+    func entryKeyAcrossOrder() throws {
+        let (a, b) = try Self.images()
+        let control = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/arm64", "latest")])
+        var experiment = try Self.index([(b, "linux/arm64", "latest"), (a, "linux/amd64", "latest")])
+        try experiment.editIndex {
+            var annotations = $0[0]["annotations"] as? [String: Any] ?? [:]
+            annotations["org.example.note"] = "rebuilt"
+            $0[0]["annotations"] = annotations
+        }
+        let differences = try Self.compare(control, experiment).filter { $0.kind == .indexField }
+        #expect(differences.map(\.path) == ["manifests[1].annotations.org.example.note", "manifests"], "\(differences)")
+        #expect(differences.first?.field == "only in experiment" && differences.first?.experiment == "\"rebuilt\"")
     }
 
     @Test("an image in one index only is a cause named by its platform; its blobs and index entry follow from it")

@@ -79,9 +79,18 @@ public enum ArchiveDiff {
     ) -> (causes: [Difference], consequences: Set<Difference.Consequence>) {
         var all = DifferenceCollector(layer: layer, limit: .max)
         JSONDiff.compare(a, b, path: "", kind: kind, into: &all)
+        return split(all.differences, kind: kind, layer: layer, limit: limit, digests: digests, derived: derived)
+    }
+
+    /// A document's differences split into causes (at most `limit`) and the consequences
+    /// `derived` names, as ``jsonDifferences`` makes them.
+    static func split(
+        _ differences: [Difference], kind: Difference.Kind, layer: String, limit: Int,
+        digests: (control: Digest, experiment: Digest)? = nil, derived: (String?) -> Difference.Consequence?
+    ) -> (causes: [Difference], consequences: Set<Difference.Consequence>) {
         var causes = DifferenceCollector(layer: layer, limit: limit)
         var consequences: Set<Difference.Consequence> = []
-        for difference in all.differences {
+        for difference in differences {
             if let consequence = derived(difference.path) {
                 consequences.insert(consequence)
             } else {

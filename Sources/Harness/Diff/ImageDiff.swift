@@ -33,13 +33,17 @@ enum ImageDiff {
         let pairing = ImagePairing(control: a.images, experiment: b.images)
         let several = a.images.count > 1 || b.images.count > 1
         var outcome = Outcome()
+        // Control positions of the paired images whose manifests differ.
+        var differingManifests = Set<Int>()
         for (positionA, positionB) in pairing.pairs {
             a.current = positionA
             b.current = positionB
             let prefix = several ? ImagePairing.name(a.image, b.image) + " " : ""
             a.members?.prefixes[positionA] = prefix
             b.members?.prefixes[positionB] = prefix
-            outcome.formUnion(try compareImages(&a, &b, prefix: prefix, limit: limit, into: &findings))
+            let pair = try compareImages(&a, &b, prefix: prefix, limit: limit, into: &findings)
+            if pair.manifestDiffers { differingManifests.insert(positionA) }
+            outcome.formUnion(pair)
         }
         findings.causes += onlyIn(pairing.onlyInControl, of: &a, side: .control)
         findings.causes += onlyIn(pairing.onlyInExperiment, of: &b, side: .experiment)
@@ -49,7 +53,10 @@ enum ImageDiff {
 
         // index.json: its manifest descriptors name the manifests just compared, and list the
         // images just found on one side only.
-        if let indexA = a.index, let indexB = b.index {
+        if several, let index = indexDifferences(a, b, pairing: pairing, differingManifests: differingManifests, limit: limit) {
+            findings.add(index)
+            if imagesOnOneSide { findings.consequences.insert(.indexManifest) }
+        } else if let indexA = a.index, let indexB = b.index {
             findings.add(ArchiveDiff.jsonDifferences(indexA.json, indexB.json, kind: .indexField, layer: OCILayoutNames.index, limit: limit) { path in
                 guard manifestDiffers, let path, path.hasPrefix("manifests") else { return nil }
                 if path.hasPrefix("manifests["), path.hasSuffix(".digest") || path.hasSuffix(".size") { return .indexManifest }
@@ -141,6 +148,41 @@ enum ImageDiff {
             return Difference(
                 kind: .imageOnlyIn, layer: image.name, path: nil, field: "only in \(side.rawValue)", control: side == .control ? digest : nil,
                 experiment: side == .experiment ? digest : nil, side: side)
+        }
+    }
+
+    /// `index.json` when either side lists several images: each image's entry compared with its
+    /// pair's (paths name the control's place), the order of the images both list, and the rest
+    /// of the document; an entry on one side only is already a cause of its own. Nil when an
+    /// index also lists what is not an image (compared by place then).
+    private static func indexDifferences(
+        _ a: ImageRead, _ b: ImageRead, pairing: ImagePairing, differingManifests: Set<Int>, limit: Int
+    ) -> (causes: [Difference], consequences: Set<Difference.Consequence>)? {
+        guard let objectA = a.index?.json.objectValue, let objectB = b.index?.json.objectValue,
+              let entriesA = objectA["manifests"]?.arrayValue, let entriesB = objectB["manifests"]?.arrayValue,
+              entriesA.count == a.images.count, entriesB.count == b.images.count
+        else { return nil }
+        let layer = OCILayoutNames.index
+        var all = DifferenceCollector(layer: layer, limit: .max)
+        let rest = { (object: JSONObject) in JSONValue.object(JSONObject(object.entries.filter { $0.key != "manifests" }.map { ($0.key, $0.value) })) }
+        JSONDiff.compare(rest(objectA), rest(objectB), path: "", kind: .indexField, into: &all)
+        for (positionA, positionB) in pairing.pairs {
+            JSONDiff.compare(entriesA[positionA], entriesB[positionB], path: "manifests[\(positionA)]", kind: .indexField, into: &all)
+        }
+        // Every image sits where it did when the experiment positions rise along the pairs.
+        if zip(pairing.pairs, pairing.pairs.dropFirst()).contains(where: { $0.1 > $1.1 }) {
+            let names = { (read: ImageRead, positions: [Int]) in
+                positions.map { read.images[$0].name.dropFirst("image ".count) }.joined(separator: ", ")
+            }
+            all.add(
+                .indexField, path: "manifests", field: "order", control: names(a, pairing.pairs.map(\.0)),
+                experiment: names(b, pairing.pairs.map(\.1).sorted()))
+        }
+        return ArchiveDiff.split(all.differences, kind: .indexField, layer: layer, limit: limit) { path in
+            guard let path, path.hasSuffix(".digest") || path.hasSuffix(".size"),
+                  let position = Int(path.dropFirst("manifests[".count).prefix { $0 != "]" })
+            else { return nil }
+            return differingManifests.contains(position) && path.hasPrefix("manifests[\(position)].") ? .indexManifest : nil
         }
     }
 
