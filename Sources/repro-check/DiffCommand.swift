@@ -13,6 +13,8 @@ struct DiffCommand: ParsableCommand {
             Causes come first (entries inside layers, decompressed; layers added, removed or moved; a layer compressed \
             to other bytes; config, manifest and index.json keys); what merely follows from them (layer digests, \
             rootfs.diff_ids, descriptors) is one last line. \
+            An index.json listing several images has each compared, paired by platform, else ref name, else order; \
+            an image on one side only is a difference of its own. \
             A changed text file is shown as a unified diff, a binary one by its first differing byte. \
             Exits 0 when the images are identical, 1 when they differ, 2 when one cannot be read.
             """

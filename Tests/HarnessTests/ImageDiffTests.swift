@@ -98,6 +98,138 @@ struct ImageDiffTests {
         #expect(!differences.contains { $0.kind == .derived }, "nothing else follows: \(differences)")
     }
 
+    // MARK: Indexes of several images
+
+    /// A layout whose index.json lists `images` in order, each with its platform (`os/arch`) or tag.
+    static func index(_ images: [(image: TestArchive.Built, platform: String?, tag: String)]) throws -> TestLayout {
+        var layout: TestLayout?
+        for (image, platform, tag) in images {
+            var one = try TestLayout(image, compression: .gzip, tag: tag)
+            if let platform {
+                let parts = platform.split(separator: "/").map(String.init)
+                try one.editIndex { $0[0]["platform"] = TestLayout.platform(parts[0], parts[1], variant: parts.count > 2 ? parts[2] : nil) }
+            }
+            if layout == nil { layout = one } else { try layout?.addImage(one) }
+        }
+        return try #require(layout)
+    }
+
+    typealias Listed = (image: TestArchive.Built, platform: String?, tag: String)
+
+    /// Two layouts listing these images, compared as oci-archives.
+    static func compare(_ control: [Listed], _ experiment: [Listed]) throws -> (differences: [Difference], control: TestLayout, experiment: TestLayout) {
+        let a = try index(control), b = try index(experiment)
+        return (try compare(a, b), a, b)
+    }
+
+    static func compare(_ a: TestLayout, _ b: TestLayout) throws -> [Difference] {
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        return try ArchiveDiff.compare(control: try files.write("a.tar", try a.tar()), experiment: try files.write("b.tar", try b.tar()))
+    }
+
+    /// The basic image, and the one `changedHello` makes.
+    static func images() throws -> (TestArchive.Built, TestArchive.Built) {
+        (try TestArchive.basic.build(), try changedHello().build())
+    }
+
+    /// What `changedHello` changes, in the second layer of the image named `image`.
+    static func helloMtime(_ image: String, _ a: TestArchive.Built, _ b: TestArchive.Built) -> Difference {
+        ArchiveDiffTests.field("\(image) \(layerName(1, a, b))", TestArchive.helloBin, "mtime", ArchiveDiffTests.one, "3600 (1970-01-01T01:00:00Z)")
+    }
+
+    @Test("a multi-platform index: a change in its second image is found and named by that image's platform")
+    func secondPlatform() throws {
+        let (a, b) = try Self.images()
+        let differences = try Self.compare(
+            [(a, "linux/amd64", "latest"), (a, "linux/arm64", "latest")], [(a, "linux/amd64", "latest"), (b, "linux/arm64", "latest")]).differences
+        let name = "image linux/arm64 (latest)"
+        #expect(differences.first == Self.helloMtime(name, a, b))
+        #expect(!differences.contains { $0.layer?.hasPrefix("image linux/amd64") == true }, "the first images agree: \(differences)")
+        #expect(!differences.contains { $0.kind == .indexField || $0.kind == .member || $0.kind == .configField }, "\(differences)")
+        #expect(differences.last?.consequences == [.layerDigest, .configDigest, .diffIDs, .manifestConfig, .manifestLayers, .manifestDigest, .indexManifest])
+        #expect(ArchiveDiff.explain(differences).contains("\n\(name) \(Self.layerName(1, a, b)):\n  \(TestArchive.helloBin): mtime"))
+    }
+
+    @Test("images are paired by platform, not by their place in index.json")
+    func pairedByPlatform() throws {
+        let (a, b) = try Self.images()
+        let differences = try Self.compare(
+            [(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")], [(b, "linux/arm64/v8", "latest"), (a, "linux/amd64", "latest")]).differences
+        // Only the packaging differs: index.json lists the images (and so the blobs) in another order.
+        #expect(!differences.isEmpty && differences.allSatisfy { $0.kind == .indexField || $0.kind == .member }, "\(differences)")
+        #expect(ArchiveDiff.explain(differences).contains("No difference in content"))
+        // index.json says so once, naming the images in each order.
+        #expect(differences.filter { $0.kind == .indexField } == [Difference(
+            kind: .indexField, layer: "index.json", path: "manifests", field: "order", control: "linux/amd64 (latest), linux/arm64/v8 (latest)",
+            experiment: "linux/arm64/v8 (latest), linux/amd64 (latest)")])
+    }
+
+    @Test("an index entry's own key that differs is a cause at the control's place, whatever the experiment's")
+    func entryKeyAcrossOrder() throws {
+        let (a, b) = try Self.images()
+        let control = try Self.index([(a, "linux/amd64", "latest"), (b, "linux/arm64", "latest")])
+        var experiment = try Self.index([(b, "linux/arm64", "latest"), (a, "linux/amd64", "latest")])
+        try experiment.editIndex {
+            var annotations = $0[0]["annotations"] as? [String: Any] ?? [:]
+            annotations["org.example.note"] = "rebuilt"
+            $0[0]["annotations"] = annotations
+        }
+        let differences = try Self.compare(control, experiment).filter { $0.kind == .indexField }
+        #expect(differences.map(\.path) == ["manifests[1].annotations.org.example.note", "manifests"], "\(differences)")
+        #expect(differences.first?.field == "only in experiment" && differences.first?.experiment == "\"rebuilt\"")
+    }
+
+    @Test("an image in one index only is a cause named by its platform; its blobs and index entry follow from it")
+    func imageOnOneSide() throws {
+        let (a, b) = try Self.images()
+        let (differences, control, experiment) = try Self.compare([(a, "linux/amd64", "latest"), (b, "linux/s390x", "latest")], [(a, "linux/amd64", "latest")])
+        let manifest = try #require(control.manifestDigests.last)
+        #expect(differences == [
+            Difference(kind: .imageOnlyIn, layer: "image linux/s390x (latest)", path: nil, field: "only in control", control: manifest.description, side: .control),
+            ArchiveDiffTests.follows([.indexManifest]),
+        ])
+        #expect(ArchiveDiff.explain(differences).contains("image linux/s390x (latest):\n  only in control: \(manifest)"))
+        let reversed = try Self.compare(experiment, control)
+        #expect(reversed.first?.field == "only in experiment" && reversed.first?.experiment == manifest.description)
+        #expect(reversed.first?.side == .experiment)
+    }
+
+    @Test("images without a platform are paired by ref name, whatever their order")
+    func pairedByRefName() throws {
+        let (a, b) = try Self.images()
+        let differences = try Self.compare([(a, nil, "1.0"), (a, nil, "2.0")], [(a, nil, "2.0"), (b, nil, "1.0")]).differences
+        #expect(differences.first == Self.helloMtime("image 1.0", a, b))
+        #expect(!differences.contains { $0.layer?.hasPrefix("image 2.0") == true }, "\(differences)")
+    }
+
+    @Test("what neither platform nor ref name pairs is paired in order, both names shown; a lone image pairs with the index's first")
+    func pairedInOrder() throws {
+        let (a, b) = try Self.images()
+        let (differences, control, _) = try Self.compare(
+            [(a, "linux/amd64", "latest"), (a, "linux/arm64", "latest")], [(a, "linux/amd64", "latest"), (b, "linux/arm64/v8", "latest")])
+        #expect(differences.first == Self.helloMtime("image linux/arm64 (latest) vs linux/arm64/v8 (latest)", a, b))
+        // A docker-archive holds one image: it is compared with the index's first, by name.
+        let files = try TemporaryFiles()
+        defer { files.remove() }
+        let docker = try ArchiveDiff.compare(
+            control: try files.write("docker.tar", b.bytes), experiment: try files.write("index.tar", try control.tar()))
+        #expect(docker.first?.layer == "image 1 vs linux/amd64 (latest) \(ArchiveDiffTests.layerName(1, b, a))")
+        #expect(docker.contains {
+            $0.kind == .imageOnlyIn && $0.layer == "image linux/arm64 (latest)" && $0.field == "only in experiment" })
+    }
+
+    @Test("refuses a second image of an index whose layer is not a layer, naming its index entry")
+    func hostileSecondImage() throws {
+        let (a, b) = try Self.images()
+        var layout = try TestLayout(a, compression: .gzip)
+        var second = try TestLayout(b, compression: .gzip, tag: "2.0")
+        second.rewriteManifest { $0.replacingOccurrences(of: "tar+gzip", with: "tar+lz4") }
+        try layout.addImage(second)
+        try Self.expectRefused(
+            layout, "(manifests[1] of index.json): layer 1 of the manifest has media type application/vnd.oci.image.layer.v1.tar+lz4, not a layer's")
+    }
+
     // MARK: Hostile input
 
     static func expectRefused(_ layout: TestLayout, _ message: String) throws {

@@ -1,6 +1,7 @@
 import Builder
 import Foundation
 @testable import Harness
+import Testing
 
 /// A `TestArchive` image as an OCI image layout, built in memory the way the OCI writer lays it
 /// out (blobs, then index.json, manifest.json for a dual archive, oci-layout), so a test may
@@ -61,6 +62,41 @@ struct TestLayout {
             .replacingOccurrences(of: "\"size\":\(old.count)", with: "\"size\":\(new.count)")
         replace("index.json", with: Array(index.utf8))
         manifestDigest = newDigest
+    }
+
+    /// Rewrites index.json's `manifests` with `transform`, each entry a JSON object (keys sorted
+    /// when written back, as both sides of a comparison are).
+    mutating func editIndex(_ transform: (inout [[String: Any]]) -> Void) throws {
+        var index = try #require(try JSONSerialization.jsonObject(with: Data(bytes(of: "index.json"))) as? [String: Any])
+        var manifests = try #require(index["manifests"] as? [[String: Any]])
+        transform(&manifests)
+        index["manifests"] = manifests
+        replace("index.json", with: Array(try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .withoutEscapingSlashes])))
+    }
+
+    /// Lists `other`'s image in index.json too, after those listed already, and adds the blobs
+    /// it needs, as a multi-platform index or one with several ref names holds them.
+    mutating func addImage(_ other: TestLayout) throws {
+        let present = Set(files.map(\.name))
+        let blobs = other.files.filter { $0.name.hasPrefix("blobs/") && !present.contains($0.name) }
+        files.insert(contentsOf: blobs, at: files.firstIndex { !$0.name.hasPrefix("blobs/") } ?? files.count)
+        let entries = try #require(
+            try JSONSerialization.jsonObject(with: Data(other.bytes(of: "index.json"))) as? [String: Any])["manifests"] as? [[String: Any]]
+        try editIndex { $0 += entries ?? [] }
+    }
+
+    /// The digests of the manifests index.json lists, in its order.
+    var manifestDigests: [Digest] {
+        let index = (try? JSONSerialization.jsonObject(with: Data(bytes(of: "index.json")))) as? [String: Any]
+        let entries = index?["manifests"] as? [[String: Any]] ?? []
+        return entries.compactMap { ($0["digest"] as? String).flatMap(Digest.init(parsing:)) }
+    }
+
+    /// The index entry's platform object (image-index.md).
+    static func platform(_ os: String, _ architecture: String, variant: String? = nil) -> [String: Any] {
+        var platform: [String: Any] = ["os": os, "architecture": architecture]
+        if let variant { platform["variant"] = variant }
+        return platform
     }
 
     /// Stores `bytes` under their own digest in place of the blob `old`; returns the new digest.

@@ -84,6 +84,40 @@ struct OCIDiffCommandTests {
         #expect(lines.last?.hasPrefix("  follows from the above: layer digests, config digest, config rootfs.diff_ids") == true, "\(result.out)")
     }
 
+    @Test("diff compares every image of a multi-platform index and names an image listed on one side only by its platform")
+    func multiPlatformIndex() throws {
+        let built = try OCIFormatsTests.build("ocidiff-index", format: "oci-layout", compression: "zstd")
+        defer { built.fixture.remove() }
+        // Our writer lists one manifest: list it again for a second platform, as a multi-platform index would.
+        let multi = built.fixture.root + "/multi"
+        try Shell.check("cp", ["-r", built.output, multi])
+        let addPlatform = """
+            import json, sys
+            path = sys.argv[1] + "/index.json"
+            index = json.load(open(path))
+            first = index["manifests"][0]
+            first["platform"] = {"architecture": "amd64", "os": "linux"}
+            index["manifests"].append(dict(first, platform={"architecture": "arm64", "os": "linux", "variant": "v8"}))
+            json.dump(index, open(path, "w"), separators=(",", ":"))
+            """
+        try Shell.check("python3", ["-c", addPlatform, multi])
+        let manifest = try #require(built.manifestDigest)
+
+        let result = try Self.diff(built.output, multi)
+        #expect(result.status == 1, "\(result.err)")
+        let lines = result.out.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("image linux/arm64/v8 (") && $0.hasSuffix("):") }, "named by its platform and tag: \(result.out)")
+        #expect(lines.contains("  only in experiment: \(manifest)"), "\(result.out)")
+        #expect(lines.last == "  follows from the above: index.json manifests", "\(result.out)")
+        let kinds = try Self.kinds(try Self.diff(built.output, multi, json: true).out)
+        #expect(kinds.first == "image-only-in" && !kinds.contains("entry-field"), "\(kinds)")
+
+        // Both images of the index are compared: the same index against itself is identical.
+        try Shell.check("cp", ["-r", multi, multi + "-copy"])
+        let same = try Self.diff(multi, multi + "-copy")
+        #expect(same.status == 0 && same.out == "The archives are identical.\n", "\(same.out)\(same.err)")
+    }
+
     @Test("diff refuses hostile OCI inputs with one line naming the file and exit 2")
     func hostile() throws {
         let built = try OCIFormatsTests.build("ocidiff-hostile", format: "oci-layout", compression: "zstd")

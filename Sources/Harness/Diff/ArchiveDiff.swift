@@ -43,60 +43,23 @@ public enum ArchiveDiff {
     private static func compareDocker(
         _ a: ArchiveIndex, _ b: ArchiveIndex, inputA: RereadableInput, inputB: RereadableInput, limit: Int
     ) throws -> [Difference] {
-        let control = inputA.label, experiment = inputB.label
-        var causes: [Difference] = []
-        var consequences: Set<Difference.Consequence> = []
-
-        let pairing = LayerPairing(control: a.layerDigests, experiment: b.layerDigests)
-        var cursorA = ArchiveCursor(input: inputA)
-        var cursorB = ArchiveCursor(input: inputB)
-        for (positionA, positionB) in pairing.differing {
-            let digestA = a.layerDigests[positionA], digestB = b.layerDigests[positionB]
-            var collector = DifferenceCollector(layer: layerName(positionA, positionB, digestA, digestB), limit: limit)
-            let outerA = try cursorA.take(ordinal: a.layerOrdinals[positionA])
-            let outerB = try cursorB.take(ordinal: b.layerOrdinals[positionB])
-            // A docker archive may hold a layer gzipped (`build` accepts such a base image).
-            var innerA = TarReader(source: try GunzipSniffingSource(MemberDataSource(outer: outerA)), label: "\(control) (layer \(positionA + 1))")
-            var innerB = TarReader(source: try GunzipSniffingSource(MemberDataSource(outer: outerB)), label: "\(experiment) (layer \(positionB + 1))")
-            try LayerDiff.compare(&innerA, &innerB, into: &collector)
-            cursorA.giveBack(innerA.source.inner.outer)
-            cursorB.giveBack(innerB.source.inner.outer)
-            if collector.isEmpty {
-                // Same entries, yet different bytes: padding, header encoding, trailing blocks.
-                collector.add(.layerBytes, path: nil, field: "same entries, different bytes", control: digestA.description, experiment: digestB.description)
-            }
-            causes += collector.differences
-            consequences.insert(.layerDigest)
-        }
-        causes += pairing.placementCauses(control: a.layerDigests, experiment: b.layerDigests)
-        let layersDiffer = !causes.isEmpty
-
-        let config = jsonDifferences(
-            a.configJSON, b.configJSON, kind: .configField, layer: "config", limit: limit, digests: (a.configDigest, b.configDigest),
-            derived: configConsequence(layersDiffer: layersDiffer))
-        causes += config.causes
-        consequences.formUnion(config.consequences)
-        let configDiffers = a.configDigest != b.configDigest
-        if configDiffers { consequences.insert(.configDigest) }
+        var findings = Findings()
+        var layersA = DockerLayers(index: a, input: inputA)
+        var layersB = DockerLayers(index: b, input: inputB)
+        let layersDiffer = findings.addLayers(try LayerComparison.compare(&layersA, &layersB, limit: limit))
+        let configDiffers = findings.addConfig(a.config, b.config, layer: "config", limit: limit, layersDiffer: layersDiffer)
 
         // The manifest: `Config` and `Layers` name the config and layers by digest.
-        let manifest = jsonDifferences(
+        findings.add(jsonDifferences(
             a.manifestJSON, b.manifestJSON, kind: .manifestField, layer: DockerManifest.memberName, limit: limit,
             digests: (a.manifestDigest, b.manifestDigest),
-            derived: dockerManifestConsequence(configDiffers: configDiffers, layersDiffer: layersDiffer))
-        causes += manifest.causes
-        consequences.formUnion(manifest.consequences)
+            derived: dockerManifestConsequence(configDiffers: configDiffers, layersDiffer: layersDiffer)))
 
         var archive = DifferenceCollector(layer: nil, limit: limit)
         compareMembers(a.table, b.table, into: &archive)
-        causes += archive.differences
-
-        if causes.isEmpty {
-            return [Difference(
-                kind: .archiveBytes, layer: nil, path: nil, field: "bytes",
-                control: a.streamDigest.description, experiment: b.streamDigest.description)]
-        }
-        return withConsequences(causes, consequences)
+        findings.causes += archive.differences
+        // The streams differ: equal ones were answered before either archive was indexed.
+        return findings.result(streams: (a.streamDigest, b.streamDigest))
     }
 
     /// The causes, then one line naming what follows from them, in a fixed order.
@@ -116,9 +79,18 @@ public enum ArchiveDiff {
     ) -> (causes: [Difference], consequences: Set<Difference.Consequence>) {
         var all = DifferenceCollector(layer: layer, limit: .max)
         JSONDiff.compare(a, b, path: "", kind: kind, into: &all)
+        return split(all.differences, kind: kind, layer: layer, limit: limit, digests: digests, derived: derived)
+    }
+
+    /// A document's differences split into causes (at most `limit`) and the consequences
+    /// `derived` names, as ``jsonDifferences`` makes them.
+    static func split(
+        _ differences: [Difference], kind: Difference.Kind, layer: String, limit: Int,
+        digests: (control: Digest, experiment: Digest)? = nil, derived: (String?) -> Difference.Consequence?
+    ) -> (causes: [Difference], consequences: Set<Difference.Consequence>) {
         var causes = DifferenceCollector(layer: layer, limit: limit)
         var consequences: Set<Difference.Consequence> = []
-        for difference in all.differences {
+        for difference in differences {
             if let consequence = derived(difference.path) {
                 consequences.insert(consequence)
             } else {
@@ -172,6 +144,7 @@ public enum ArchiveDiff {
     /// config's name is its digest, already reported where the content differs.
     static func compareMembers(_ a: MemberTable, _ b: MemberTable, into collector: inout DifferenceCollector) {
         let rolesA = a.roles, rolesB = b.roles
+        let blobsA = a.imageOrdinals, blobsB = b.imageOrdinals
         let byRoleA = Dictionary(zip(rolesA, a.members.indices).map { ($0, $1) }, uniquingKeysWith: { first, _ in first })
         let byRoleB = Dictionary(zip(rolesB, b.members.indices).map { ($0, $1) }, uniquingKeysWith: { first, _ in first })
         let sharedA = rolesA.filter { byRoleB[$0] != nil }
@@ -182,8 +155,8 @@ public enum ArchiveDiff {
         for (role, indexA) in zip(rolesA, a.members.indices) {
             let header = a.members[indexA].header
             guard let indexB = byRoleB[role] else {
-                // A layer in one image only is said where the layers are compared.
-                if !a.layerOrdinals.contains(indexA) {
+                // A layer (or image) on one side only is said where they are compared.
+                if !blobsA.contains(indexA) {
                     collector.add(.member, path: header.nameString, field: "only in control", control: EntryFields.describe(header), side: .control)
                 }
                 continue
@@ -193,7 +166,7 @@ public enum ArchiveDiff {
                 collector.add(.member, path: header.nameString, field: difference.field, control: difference.control, experiment: difference.experiment)
             }
         }
-        for (role, indexB) in zip(rolesB, b.members.indices) where byRoleA[role] == nil && !b.layerOrdinals.contains(indexB) {
+        for (role, indexB) in zip(rolesB, b.members.indices) where byRoleA[role] == nil && !blobsB.contains(indexB) {
             let header = b.members[indexB].header
             collector.add(.member, path: header.nameString, field: "only in experiment", experiment: EntryFields.describe(header), side: .experiment)
         }
@@ -203,23 +176,48 @@ public enum ArchiveDiff {
 /// An archive's members with what each is (`manifest.json`, `config`, `layer 2`…), for matching
 /// members across archives whose names are digests.
 struct MemberTable {
+    /// One image's blobs by member position.
+    struct ImageBlobs {
+        /// The OCI manifest (a docker-archive has none).
+        var manifest: Int?
+        var config: Int?
+        /// In manifest order.
+        var layers: [Int]
+    }
+
     var members: [MemberScan.Member]
-    /// Member positions of the layers, in manifest order.
-    var layerOrdinals: [Int]
-    /// Named roles of other members by position (the manifest, the config, index.json…).
-    var named: [Int: String]
+    /// The documents by position (`manifest.json`, `index.json`, `oci-layout`).
+    var documents: [Int: String]
+    var images: [ImageBlobs]
+    /// What each image's roles begin with (`image linux/arm64 `): the diff sets the same on
+    /// both sides for images it pairs; nothing when the archive holds one image.
+    var prefixes: [String]
+
+    init(members: [MemberScan.Member], documents: [Int: String], images: [ImageBlobs]) {
+        self.members = members
+        self.documents = documents
+        self.images = images
+        prefixes = images.map { _ in "" }
+    }
+
+    /// Members that are an image's blobs: one on a side only is said where images are compared.
+    var imageOrdinals: Set<Int> {
+        Set(images.flatMap { [$0.manifest, $0.config].compactMap { $0 } + $0.layers })
+    }
 
     var roles: [String] {
+        // The first role given to a member is its role (a layer two images share is the first's).
+        var named = documents
+        for (blobs, prefix) in zip(images, prefixes) {
+            if let ordinal = blobs.manifest, named[ordinal] == nil { named[ordinal] = prefix + "manifest" }
+            if let ordinal = blobs.config, named[ordinal] == nil { named[ordinal] = prefix + "config" }
+            for (position, ordinal) in blobs.layers.enumerated() where named[ordinal] == nil {
+                named[ordinal] = prefix + "layer \(position + 1)"
+            }
+        }
         var seen: [String: Int] = [:]
         return members.indices.map { ordinal in
-            var role: String
-            if let name = named[ordinal] {
-                role = name
-            } else if let position = layerOrdinals.firstIndex(of: ordinal) {
-                role = "layer \(position + 1)"
-            } else {
-                role = members[ordinal].header.nameString
-            }
+            var role = named[ordinal] ?? members[ordinal].header.nameString
             let occurrence = seen[role, default: 0]
             seen[role] = occurrence + 1
             if occurrence > 0 { role += " #\(occurrence + 1)" }
@@ -242,6 +240,8 @@ struct ArchiveIndex {
     var layerOrdinals: [Int]
     var manifestOrdinal: Int
     var configOrdinal: Int
+
+    var config: ImageRead.Document { ImageRead.Document(digest: configDigest, json: configJSON) }
 
     /// Each layer's digest (its diffID when stored uncompressed), in manifest order.
     var layerDigests: [Digest] { layerOrdinals.map { members[$0].digest } }
@@ -283,7 +283,9 @@ struct ArchiveIndex {
     }
 
     var table: MemberTable {
-        MemberTable(members: members, layerOrdinals: layerOrdinals, named: [manifestOrdinal: DockerManifest.memberName, configOrdinal: "config"])
+        MemberTable(
+            members: members, documents: [manifestOrdinal: DockerManifest.memberName],
+            images: [MemberTable.ImageBlobs(manifest: nil, config: configOrdinal, layers: layerOrdinals)])
     }
 }
 

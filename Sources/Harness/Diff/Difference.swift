@@ -23,6 +23,9 @@ public struct Difference: Sendable, Codable, Equatable {
         /// The same layer (equal diff_id) stored as different blob bytes: another compression,
         /// level or compressor version (`control`/`experiment` name media type, size, blob).
         case layerCompression = "layer-compression"
+        /// An image present in only one build (`side`): a manifest of an OCI index, named
+        /// (`layer`) by its platform, else its ref name, else its place.
+        case imageOnlyIn = "image-only-in"
         /// A config key that differs of its own accord (`path` is the key path).
         case configField = "config-field"
         /// A manifest key that differs of its own accord (`RepoTags`, …).

@@ -8,7 +8,7 @@ extension Difference {
             if lines != nil { return "content differs:" }
             if let offset { return "content differs at byte \(offset): \(control ?? "?") vs \(experiment ?? "?")" }
             return "content differs: \(control ?? "?") vs \(experiment ?? "?")"
-        case .entryOnlyIn, .layerOnlyIn:
+        case .entryOnlyIn, .layerOnlyIn, .imageOnlyIn:
             return "\(field): \(control ?? experiment ?? "")"
         case .entryOrder, .layerOrder:
             return "\(field): \(control ?? "?") vs \(experiment ?? "?")"

@@ -24,11 +24,12 @@ enum ImageSource {
     }
 }
 
-/// One image as the diff sees it, whatever its packaging: its documents, and each layer's
-/// diff_id, blob and where the blob's bytes are. Everything is checked as it is read: blob
-/// digests against their names, sizes against descriptors, media types against what an image
-/// may hold, and (when a layer is decompressed) the diff_id against the decompressed bytes.
-struct ImageRead {
+/// What the diff sees of an input, whatever its packaging: its documents, and for each image
+/// (an OCI index may list several) its config, manifest, and each layer's diff_id, blob and
+/// where the blob's bytes are. Everything is checked as it is read: blob digests against their
+/// names, sizes against descriptors, media types against what an image may hold, and (when a
+/// layer is decompressed) the diff_id against the decompressed bytes.
+struct ImageRead: LayerStreams {
     enum BlobLocation {
         case member(Int)
         case file(String)
@@ -46,6 +47,19 @@ struct ImageRead {
         var json: JSONValue
     }
 
+    /// One image: a docker-archive's, or one an OCI index lists.
+    struct Image {
+        /// `image linux/arm64`, `image 1.0`, `image 2`: its platform, else its ref name, else
+        /// its place in `index.json`; unique within its input.
+        var name: String
+        var platform: String?
+        var refName: String?
+        /// The OCI image manifest (nil in a docker-archive).
+        var manifest: Document?
+        var config: Document
+        var layers: [Layer]
+    }
+
     var label: String
     var packaging: ImagePackaging
     /// The compression libraries the build used, when known (`zlib 1.3, zstd 1.5.6`).
@@ -56,13 +70,15 @@ struct ImageRead {
     var members: MemberTable?
     var index: Document?
     var layoutMarker: Document?
-    /// The OCI image manifest.
-    var manifest: Document?
     /// The docker-archive `manifest.json` (docker-archive and dual).
     var dockerManifest: Document?
-    var config: Document
-    var layers: [Layer]
+    /// At least one; several when an OCI index lists several image manifests.
+    var images: [Image]
+    /// The image whose layers `openLayer` reads: a diff compares one pair of images at a time.
+    var current = 0
     private var cursor: ArchiveCursor?
+
+    var image: Image { images[current] }
 
     static let manifestMediaTypes: Set<String> = [
         OCIDocuments.manifestMediaType, "application/vnd.docker.distribution.manifest.v2+json",
@@ -97,7 +113,7 @@ struct ImageRead {
                 try self.init(layout: &store, label: input.label, packaging: packaging, compressors: compressors)
                 cursor = store.cursor
                 streamDigest = scan.streamDigest
-                members = store.table(self)
+                members = store.table(images)
             } else {
                 try self.init(docker: try ArchiveIndex(scan: scan), scan: scan, compressors: compressors)
                 cursor = ArchiveCursor(input: input)
@@ -115,11 +131,10 @@ struct ImageRead {
         streamDigest = scan.streamDigest
         members = index.table
         dockerManifest = Document(digest: index.manifestDigest, json: index.manifestJSON)
-        config = Document(digest: index.configDigest, json: index.configJSON)
         // A layer stored uncompressed is named by its diffID; a gzipped one (which `build`
         // accepts in a base image) by the diff_id its config lists.
         let listed = try? Self.diffIDs(of: index.configJSON, layerCount: index.layerOrdinals.count, label: label)
-        layers = index.layerOrdinals.enumerated().map { position, ordinal -> Layer in
+        let layers = index.layerOrdinals.enumerated().map { position, ordinal -> Layer in
             let member = scan.members[ordinal]
             let gzipped = member.startsAsGzip
             return Layer(
@@ -128,22 +143,47 @@ struct ImageRead {
                     mediaType: gzipped ? Self.dockerGzipLayerMediaType : Self.dockerLayerMediaType, digest: member.digest, size: member.size),
                 compression: gzipped ? .gzip : .none, location: .member(ordinal))
         }
+        images = [Image(
+            name: "image 1", platform: nil, refName: nil, manifest: nil, config: index.config,
+            layers: layers)]
     }
 
     private init<Store: LayoutStore>(layout store: inout Store, label: String, packaging: ImagePackaging, compressors: String?) throws {
         self.label = label
         self.packaging = packaging
         self.compressors = compressors
-        let layout = try OCILayout.resolve(&store, label: label)
+        let layout = try OCILayout.open(&store, label: label)
         layoutMarker = layout.marker
         index = layout.index
-        manifest = layout.manifest
-        config = layout.config
-        layers = layout.layers
+        let names = Self.names(layout.entries)
+        images = try zip(layout.entries, names).map { entry, name in
+            let image = try layout.image(entry, &store, label: label)
+            return Image(
+                name: name, platform: entry.platform, refName: entry.refName, manifest: image.manifest, config: image.config,
+                layers: image.layers)
+        }
         if let dockerBytes = try store.document(DockerManifest.memberName) {
             _ = try DockerManifest.parse(dockerBytes, label: label)
             dockerManifest = Document(
                 digest: Digest.of(dockerBytes), json: try OCILayout.parse(dockerBytes, DockerManifest.memberName, label: label))
+        }
+    }
+
+    /// Each entry's name: its platform and ref name, else its place; a name given twice is
+    /// told apart by its occurrence (`image linux/amd64 #2`).
+    static func names(_ entries: [OCILayout.Entry]) -> [String] {
+        var seen: [String: Int] = [:]
+        return entries.map { entry in
+            var name = switch (entry.platform, entry.refName) {
+            case let (platform?, refName?): "image \(platform) (\(refName))"
+            case let (platform?, nil): "image \(platform)"
+            case let (nil, refName?): "image \(refName)"
+            case (nil, nil): "image \(entry.position + 1)"
+            }
+            let occurrence = seen[name, default: 0]
+            seen[name] = occurrence + 1
+            if occurrence > 0 { name += " #\(occurrence + 1)" }
+            return name
         }
     }
 
@@ -164,13 +204,19 @@ struct ImageRead {
 
     // MARK: Layers
 
+    /// Layers are the same layer when their diff_ids are, however each is stored.
+    var pairingDigests: [Digest] { image.layers.map(\.diffID) }
+
+    /// Which image a layer belongs to, when the input holds several.
+    private var imagePrefix: String { images.count > 1 ? "\(image.name) " : "" }
+
     func layerLabel(_ position: Int) -> String {
-        "\(label) (layer \(position + 1), blob \(layers[position].blob.digest))"
+        "\(label) (\(imagePrefix)layer \(position + 1), blob \(image.layers[position].blob.digest))"
     }
 
     /// The decompressed tar of a layer, hashed as it is read so its diff_id can be checked.
     mutating func openLayer(_ position: Int) throws -> TarReader<HashingSource<LayerBlobSource<BlobSource>>> {
-        let layer = layers[position]
+        let layer = image.layers[position]
         let label = layerLabel(position)
         let raw: BlobSource
         switch layer.location {
@@ -190,9 +236,10 @@ struct ImageRead {
         try reader.drainTrailer()
         if case let .member(data) = reader.source.inner.inner.storage { cursor?.giveBack(data.outer) }
         let actual = reader.source.hashing.finalize().digest
-        guard actual == layers[position].diffID else {
+        let layer = image.layers[position]
+        guard actual == layer.diffID else {
             throw ArchiveError.invalidMetadata(
-                label, "layer \(position + 1) (blob \(layers[position].blob.digest)) decompresses to \(actual), not the diff_id \(layers[position].diffID) its config lists")
+                label, "\(imagePrefix)layer \(position + 1) (blob \(layer.blob.digest)) decompresses to \(actual), not the diff_id \(layer.diffID) its config lists")
         }
     }
 
@@ -284,26 +331,32 @@ struct ArchiveBlobs: LayoutStore {
     }
 
     /// The archive's members and what each is.
-    func table(_ image: ImageRead) -> MemberTable {
-        var named: [Int: String] = [:]
+    func table(_ images: [ImageRead.Image]) -> MemberTable {
+        var documents: [Int: String] = [:]
         for name in [OCILayoutNames.index, OCILayoutNames.marker, DockerManifest.memberName] {
-            if let ordinal = scan.lastMember(named: name) { named[ordinal] = name }
+            if let ordinal = scan.lastMember(named: name) { documents[ordinal] = name }
         }
-        if let digest = image.manifest?.digest, let ordinal = scan.lastMember(named: OCILayoutNames.blobPath(digest)) {
-            named[ordinal] = "manifest"
+        let blobs = images.map { image in
+            MemberTable.ImageBlobs(
+                manifest: image.manifest.flatMap { scan.lastMember(named: OCILayoutNames.blobPath($0.digest)) },
+                config: scan.lastMember(named: OCILayoutNames.blobPath(image.config.digest)),
+                layers: image.layers.compactMap { layer -> Int? in
+                    guard case let .member(ordinal) = layer.location else { return nil }
+                    return ordinal
+                })
         }
-        if let ordinal = scan.lastMember(named: OCILayoutNames.blobPath(image.config.digest)) { named[ordinal] = "config" }
-        let layerOrdinals = image.layers.compactMap { layer -> Int? in
-            guard case let .member(ordinal) = layer.location else { return nil }
-            return ordinal
-        }
-        return MemberTable(members: scan.members, layerOrdinals: layerOrdinals, named: named)
+        return MemberTable(members: scan.members, documents: documents, images: blobs)
     }
 }
 
 /// A layout directory: each blob it names is hashed whole when first looked up.
 struct DirectoryBlobs: LayoutStore {
     let root: String
+    /// Sizes of the blobs already hashed: images of one index often share blobs (two ref names
+    /// on one manifest share all of them), and each is hashed once.
+    private var checked: [Digest: UInt64] = [:]
+
+    init(root: String) { self.root = root }
 
     /// The file at `path`, or nil when there is none.
     private static func file(_ path: String) throws -> RawFileSource? {
@@ -322,6 +375,7 @@ struct DirectoryBlobs: LayoutStore {
 
     mutating func blob(_ digest: Digest) throws -> (UInt64, ImageRead.BlobLocation)? {
         let path = "\(root)/\(OCILayoutNames.blobPath(digest))"
+        if let size = checked[digest] { return (size, .file(path)) }
         guard let file = try Self.file(path) else { return nil }
         var hashing = HashingSink()
         let buffer = CopyBuffer(size: 1 << 16)
@@ -334,6 +388,7 @@ struct DirectoryBlobs: LayoutStore {
         guard actual == digest else {
             throw ArchiveError.invalidMetadata(path, "the blob holds bytes whose digest is \(actual), not its name")
         }
+        checked[digest] = size
         return (size, .file(path))
     }
 

@@ -38,26 +38,26 @@ struct LayerPairing {
     }
 
     /// Layers in one image only, and shared layers in another order, as causes; `control` and
-    /// `experiment` are the digests the pairing was made from.
-    func placementCauses(control: [Digest], experiment: [Digest]) -> [Difference] {
+    /// `experiment` are the digests the pairing was made from; `prefix` names the image.
+    func placementCauses(control: [Digest], experiment: [Digest], prefix: String = "") -> [Difference] {
         var causes: [Difference] = []
         for position in onlyInControl {
             let digest = control[position]
             causes.append(Difference(
-                kind: .layerOnlyIn, layer: ArchiveDiff.layerName(position, nil, digest, nil), path: nil, field: "only in control",
+                kind: .layerOnlyIn, layer: prefix + ArchiveDiff.layerName(position, nil, digest, nil), path: nil, field: "only in control",
                 control: digest.description, side: .control))
         }
         for position in onlyInExperiment {
             let digest = experiment[position]
             causes.append(Difference(
-                kind: .layerOnlyIn, layer: ArchiveDiff.layerName(position, nil, digest, nil), path: nil, field: "only in experiment",
+                kind: .layerOnlyIn, layer: prefix + ArchiveDiff.layerName(position, nil, digest, nil), path: nil, field: "only in experiment",
                 experiment: digest.description, side: .experiment))
         }
         if let order = sharedOrder {
             let short = { (digests: [Digest]) in digests.map { String($0.hex.prefix(12)) }.joined(separator: ", ") }
             let everyLayer = differing.isEmpty && onlyInControl.isEmpty && onlyInExperiment.isEmpty
             causes.append(Difference(
-                kind: .layerOrder, layer: "layers", path: nil,
+                kind: .layerOrder, layer: prefix + "layers", path: nil,
                 field: everyLayer ? "same layers, different order" : "shared layers in a different order",
                 control: short(order.control), experiment: short(order.experiment)))
         }

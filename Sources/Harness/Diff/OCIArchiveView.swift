@@ -29,14 +29,14 @@ struct OCIArchiveView: LayoutStore {
 
     func resolve() throws -> Resolved {
         var store = self
-        let layout = try OCILayout.resolve(&store, label: label)
+        let (layout, image) = try OCILayout.resolve(&store, label: label)
         // A build writes one image; a second entry would be an image the check never compares.
         guard layout.manifestCount == 1 else {
             throw ArchiveError.invalidMetadata(label, "index.json lists \(layout.manifestCount) manifests, but a build writes one")
         }
-        let paths = ImageConfigHistory.layerPaths(config: layout.config.json, layerCount: layout.layers.count)
+        let paths = ImageConfigHistory.layerPaths(config: image.config.json, layerCount: image.layers.count)
         return Resolved(
-            manifest: layout.manifestDescriptor, config: layout.configDescriptor, layers: layout.layers, paths: paths, tag: layout.tag)
+            manifest: image.entry.descriptor, config: image.configDescriptor, layers: image.layers, paths: paths, tag: image.entry.refName)
     }
 
     func document(_ name: String) throws -> [UInt8]? { kept[name] }

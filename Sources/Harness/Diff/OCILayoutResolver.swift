@@ -16,19 +16,41 @@ protocol LayoutStore {
 /// `oci-layout`, then `index.json` → manifest → config → layers, every descriptor checked
 /// (media type, sha256 digest, size against its blob) and every blob it names present.
 struct OCILayout {
+    /// An image manifest `index.json` lists, and what tells it apart from the others.
+    struct Entry {
+        /// Its position among the `manifests` of `index.json`.
+        var position: Int
+        var descriptor: OCIDescriptor
+        /// `os/architecture[/variant]`, when the entry names a platform.
+        var platform: String?
+        /// Its `org.opencontainers.image.ref.name` annotation.
+        var refName: String?
+    }
+
+    /// One image of the layout: its manifest, config and layers.
+    struct Image {
+        var entry: Entry
+        var manifest: ImageRead.Document
+        var configDescriptor: OCIDescriptor
+        var config: ImageRead.Document
+        var layers: [ImageRead.Layer]
+    }
+
     var marker: ImageRead.Document
     var index: ImageRead.Document
-    /// How many manifests `index.json` lists; the first image manifest among them is resolved.
+    /// How many manifests `index.json` lists, image manifests or not.
     var manifestCount: Int
-    /// The chosen index entry's `org.opencontainers.image.ref.name`.
-    var tag: String?
-    var manifestDescriptor: OCIDescriptor
-    var manifest: ImageRead.Document
-    var configDescriptor: OCIDescriptor
-    var config: ImageRead.Document
-    var layers: [ImageRead.Layer]
+    /// The image manifests `index.json` lists, in its order (at least one).
+    var entries: [Entry]
 
-    static func resolve<Store: LayoutStore>(_ store: inout Store, label: String) throws -> OCILayout {
+    /// The layout with the first image manifest `index.json` lists resolved.
+    static func resolve<Store: LayoutStore>(_ store: inout Store, label: String) throws -> (OCILayout, Image) {
+        let layout = try open(&store, label: label)
+        return (layout, try layout.image(layout.entries[0], &store, label: label))
+    }
+
+    /// `oci-layout` and `index.json`, every manifest descriptor checked.
+    static func open<Store: LayoutStore>(_ store: inout Store, label: String) throws -> OCILayout {
         guard let indexBytes = try store.document(OCILayoutNames.index) else {
             throw ArchiveError.missingMember(label, OCILayoutNames.index)
         }
@@ -46,20 +68,42 @@ struct OCILayout {
         if let mediaType = indexObject["mediaType"], mediaType != .string(OCIDocuments.indexMediaType) {
             throw ArchiveError.invalidMetadata(label, "index.json has media type \(JSONDiff.render(mediaType)), not \(OCIDocuments.indexMediaType)")
         }
-        guard let entries = indexObject["manifests"]?.arrayValue, !entries.isEmpty else {
+        guard let values = indexObject["manifests"]?.arrayValue, !values.isEmpty else {
             throw ArchiveError.invalidMetadata(label, "index.json lists no manifests")
         }
-        let descriptors = try entries.enumerated().map { position, entry in
+        let descriptors = try values.enumerated().map { position, entry in
             try descriptor(entry, "manifests[\(position)] of index.json", label: label)
         }
-        guard let chosen = descriptors.indices.first(where: { ImageRead.manifestMediaTypes.contains(descriptors[$0].mediaType) }) else {
+        // What is not an image manifest (a nested index, an artifact) is not an image to compare.
+        let entries = descriptors.indices.filter { ImageRead.manifestMediaTypes.contains(descriptors[$0].mediaType) }.map { position in
+            let object = values[position].objectValue
+            return Entry(
+                position: position, descriptor: descriptors[position], platform: platform(object?["platform"]),
+                refName: object?["annotations"]?.objectValue?[OCIDocuments.refNameAnnotation]?.stringValue)
+        }
+        guard !entries.isEmpty else {
             throw ArchiveError.invalidMetadata(label, "index.json names no image manifest")
         }
-        let manifestDescriptor = descriptors[chosen]
-        let tag = entries[chosen].objectValue?["annotations"]?.objectValue?[OCIDocuments.refNameAnnotation]?.stringValue
+        return OCILayout(
+            marker: ImageRead.Document(digest: Digest.of(markerBytes), json: markerJSON),
+            index: ImageRead.Document(digest: Digest.of(indexBytes), json: indexJSON), manifestCount: values.count, entries: entries)
+    }
 
-        let manifestBytes = try blobBytes(manifestDescriptor, "the manifest", &store, label: label)
-        let manifestJSON = try parse(manifestBytes, "the manifest", label: label)
+    /// `os/architecture`, with `/variant` when there is one (image-index.md); nil without both.
+    private static func platform(_ value: JSONValue?) -> String? {
+        guard let object = value?.objectValue, let os = object["os"]?.stringValue, let architecture = object["architecture"]?.stringValue else {
+            return nil
+        }
+        return [os, architecture, object["variant"]?.stringValue].compactMap { $0 }.joined(separator: "/")
+    }
+
+    /// The image an entry of `index.json` names: manifest, config and layers, every blob checked.
+    /// With several images, what is wrong is said of the entry that names it.
+    func image<Store: LayoutStore>(_ entry: Entry, _ store: inout Store, label: String) throws -> Image {
+        let label = entries.count > 1 ? "\(label) (manifests[\(entry.position)] of index.json)" : label
+        let manifestDescriptor = entry.descriptor
+        let manifestBytes = try Self.blobBytes(manifestDescriptor, "the manifest", &store, label: label)
+        let manifestJSON = try Self.parse(manifestBytes, "the manifest", label: label)
         guard let manifestObject = manifestJSON.objectValue else {
             throw ArchiveError.invalidMetadata(label, "the manifest is not a JSON object")
         }
@@ -73,11 +117,11 @@ struct OCILayout {
         guard let configEntry = manifestObject["config"] else {
             throw ArchiveError.invalidMetadata(label, "the manifest names no config")
         }
-        let configDescriptor = try descriptor(configEntry, "the manifest's config", label: label)
+        let configDescriptor = try Self.descriptor(configEntry, "the manifest's config", label: label)
         guard ImageRead.configMediaTypes.contains(configDescriptor.mediaType) else {
             throw ArchiveError.invalidMetadata(label, "the manifest's config has media type \(configDescriptor.mediaType), not an image config's")
         }
-        let configJSON = try ImageConfigHistory.parse(try blobBytes(configDescriptor, "the config", &store, label: label), label: label)
+        let configJSON = try ImageConfigHistory.parse(try Self.blobBytes(configDescriptor, "the config", &store, label: label), label: label)
 
         guard let layerEntries = manifestObject["layers"]?.arrayValue else {
             throw ArchiveError.invalidMetadata(label, "the manifest has no list of layers")
@@ -86,17 +130,15 @@ struct OCILayout {
         var layers: [ImageRead.Layer] = []
         for (position, entry) in layerEntries.enumerated() {
             let what = "layer \(position + 1) of the manifest"
-            let blob = try descriptor(entry, what, label: label)
+            let blob = try Self.descriptor(entry, what, label: label)
             guard let compression = ImageRead.compression(ofLayerMediaType: blob.mediaType) else {
                 throw ArchiveError.invalidMetadata(label, "\(what) has media type \(blob.mediaType), not a layer's")
             }
-            let location = try locate(blob, what, &store, label: label)
+            let location = try Self.locate(blob, what, &store, label: label)
             layers.append(ImageRead.Layer(diffID: diffIDs[position], blob: blob, compression: compression, location: location))
         }
-        return OCILayout(
-            marker: ImageRead.Document(digest: Digest.of(markerBytes), json: markerJSON),
-            index: ImageRead.Document(digest: Digest.of(indexBytes), json: indexJSON), manifestCount: entries.count, tag: tag,
-            manifestDescriptor: manifestDescriptor, manifest: ImageRead.Document(digest: manifestDescriptor.digest, json: manifestJSON),
+        return Image(
+            entry: entry, manifest: ImageRead.Document(digest: manifestDescriptor.digest, json: manifestJSON),
             configDescriptor: configDescriptor, config: ImageRead.Document(digest: configDescriptor.digest, json: configJSON),
             layers: layers)
     }
