@@ -23,22 +23,29 @@ public struct StoreLayer: Layer {
     /// Write modes as Nix canonicalises a store (0444/0555 files, 0555 directories) instead
     /// of as found: a host folder standing in for a store carries its checkout's umask.
     public var canonicalModes: Bool
+    /// The layer's bytes as the closure graph gives them (the sum of its paths' `narSize`),
+    /// when it gives them for every path.
+    public var narSize: UInt64?
 
     public init(
         paths: [StorePathMapping], leadingDirectories: [String], stamp: EntryStamp, historyPaths: [String]? = nil,
-        canonicalModes: Bool = false
+        canonicalModes: Bool = false, narSize: UInt64? = nil
     ) {
         self.paths = paths
         self.leadingDirectories = leadingDirectories
         self.stamp = stamp
         self.historyPaths = historyPaths ?? paths.map(\.imagePath)
         self.canonicalModes = canonicalModes
+        self.narSize = narSize
     }
 
     public var declaredDiffID: Digest? { nil }
 
-    /// Paths, not bytes: counting bytes would mean walking the store once more.
-    public var estimatedCost: UInt64 { UInt64(paths.count) << 20 }
+    /// The graph's bytes when it has them; else paths, 1 MiB each, since counting bytes would
+    /// mean walking the store once more. A real closure's sizes are far from even (one
+    /// 200 MiB library among paths of kilobytes), and the largest layer's two passes are the
+    /// critical path.
+    public var estimatedCost: UInt64 { narSize ?? UInt64(paths.count) << 20 }
 
     public func outerHeader(name: String, size: UInt64, mtime: Int) -> TarHeader {
         defaultOuterHeader(name: name, size: size, mtime: mtime)

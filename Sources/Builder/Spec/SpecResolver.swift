@@ -75,8 +75,10 @@ public struct SpecResolver: Sendable {
         let sortedRoots = Set(configReferences).union(customisationReferences).sorted(by: byPath)
 
         var layers: [[String]] = []
+        var closure: ReferenceGraph?
         if spec.includeStorePaths && !sortedRoots.isEmpty {
             let graph = try ClosureGraph.build(spec: spec, index: index, roots: sortedRoots, needsSizes: spec.layering != .popularity)
+            closure = graph
             let strategy: LayeringStrategy
             switch spec.layering {
             case .popularity: strategy = .popularity
@@ -106,7 +108,8 @@ public struct SpecResolver: Sendable {
         let leading = Self.ancestors(of: spec.storeDir)
         let storeLayers = layers.map { paths in
             StoreLayer(
-                paths: paths.map(index.mapping), leadingDirectories: leading, stamp: stamp, historyPaths: paths, canonicalModes: true
+                paths: paths.map(index.mapping), leadingDirectories: leading, stamp: stamp, historyPaths: paths, canonicalModes: true,
+                narSize: closure.flatMap { Self.narSize(of: paths, in: $0) }
             )
         }
         let repoName = spec.name.lowercased()
@@ -117,6 +120,16 @@ public struct SpecResolver: Sendable {
             architecture: spec.architecture, config: spec.config, repoTag: repoTag
         )
         return ResolvedImage(plan: plan, storeLayers: layers, warnings: warnings.map(\.description))
+    }
+
+    /// A layer's bytes by the graph: known only when every path's `narSize` is.
+    static func narSize(of paths: [String], in graph: ReferenceGraph) -> UInt64? {
+        var total: UInt64 = 0
+        for path in paths {
+            guard let size = graph.node(path)?.narSize else { return nil }
+            total += size
+        }
+        return total
     }
 
     /// `/nix/store` → `/nix`, `/nix/store`: the directories that open each store layer.

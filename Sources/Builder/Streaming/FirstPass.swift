@@ -15,7 +15,10 @@ final class FirstPass<Value: Sendable>: Sendable {
 
     /// `workers` caps the threads below one per core (a multi-threaded compressor needs fewer).
     /// One worker measures in layer order, so the writer can stream layer 1 while layer 2 is
-    /// measured; several take the largest layers first, so the longest job does not start last.
+    /// measured; several take the largest layer first, so the longest job does not start last,
+    /// then the others in layer order, the order the writer needs them in: a second large layer
+    /// further down is measured while the writer streams the first, not in competition with
+    /// its first pass.
     init(
         layers: [any Layer], workers: Int? = nil, progress: (@Sendable (BuildProgress) -> Void)?,
         measure: @escaping @Sendable (any Layer, CopyBuffer) throws -> Value
@@ -25,8 +28,7 @@ final class FirstPass<Value: Sendable>: Sendable {
         // Dedicated threads, not GCD's pool: under `taskset -c 0` the pool may be one thread
         // wide, and that thread is the one waiting for these results.
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, layers.count, workers ?? Self.maximumWorkers, Self.maximumWorkers))
-        let order = workers == 1
-            ? Array(layers.indices) : layers.indices.sorted { (layers[$0].estimatedCost, $1) > (layers[$1].estimatedCost, $0) }
+        let order = workers == 1 ? Array(layers.indices) : Self.largestFirst(layers)
         let done = Atomic<Int>(0)
         let next = Atomic<Int>(0)
         let yields = Self.othersYield(layers, order: order, workers: workers)
@@ -58,6 +60,12 @@ final class FirstPass<Value: Sendable>: Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
+    }
+
+    /// The largest layer (the first of equals), then the rest in layer order.
+    static func largestFirst(_ layers: [any Layer]) -> [Int] {
+        guard let largest = layers.indices.max(by: { (layers[$0].estimatedCost, $1) < (layers[$1].estimatedCost, $0) }) else { return [] }
+        return [largest] + layers.indices.filter { $0 != largest }
     }
 
     /// Whether the workers measuring the other layers should give way to the one measuring
