@@ -1,3 +1,4 @@
+import Foundation
 @testable import Builder
 import Testing
 
@@ -56,6 +57,30 @@ struct FirstPassTests {
         #expect(!Self.yields([1, 1, 1, 1], workers: 2))
         let closure: [any Layer] = [1 << 10, 200 << 20, 8 << 20, 132 << 20].map { Self.layer(narSize: $0) }
         #expect(FirstPass<Int>.othersYield(closure, order: FirstPass<Int>.largestFirst(closure), workers: 2))
+    }
+
+    @Test("a worker starting a layer while another has been on one for a while learns of it")
+    func heavyLayerShowsItself() throws {
+        let clock = JobClock(workers: 2)
+        #expect(!clock.start(0))
+        #expect(!clock.start(1), "the other layer has only just begun")
+        Thread.sleep(forTimeInterval: Double(JobClock.heavyAfter) / 1e9 * 2)
+        #expect(clock.start(1), "worker 0 has been on its layer for longer than a light one takes")
+        clock.finish(0)
+        #expect(!clock.start(1), "a finished worker weighs nothing")
+    }
+
+    @Test("a hashing thread takes the lower priority its worker gives way with")
+    func hasherGivesWay() throws {
+        let buffer = CopyBuffer()
+        let hasher = buffer.hasher
+        #expect(hasher.appliedNice == Int32.min)
+        buffer.lowerPriority(to: 19)
+        // The thread applies it before its next chunk: one full chunk and the end of a stream.
+        let bytes = [UInt8](repeating: 7, count: 1 << 20)
+        try bytes.withUnsafeBytes { try hasher.write($0) }
+        #expect(hasher.finalize().size == 1 << 20)
+        #expect(hasher.appliedNice == 19)
     }
 
     @Test("measures every layer once, whichever worker yields")

@@ -32,19 +32,25 @@ final class FirstPass<Value: Sendable>: Sendable {
         let done = Atomic<Int>(0)
         let next = Atomic<Int>(0)
         let yields = Self.othersYield(layers, order: order, workers: workers)
-        for _ in 0..<workers {
+        let clock = JobClock(workers: workers)
+        for worker in 0..<workers {
             group.enter()
             let group = self.group
             let thread = Thread {
                 let buffer = CopyBuffer()
                 var yielded = false
+                defer { clock.finish(worker) }
                 while true {
                     let position = next.add(1, ordering: .relaxed).oldValue
                     guard position < order.count else { break }
                     // Only lowering: a thread cannot raise its priority back without privilege,
-                    // and it need not (the largest layer is taken first).
-                    if yields && position > 0 && !yielded {
-                        Self.yieldToLargest()
+                    // and it need not (the largest layer is taken first). Without sizes (a
+                    // conf names paths only) the heavy layer shows itself by taking long: a
+                    // worker starting its next job while another has been on one layer for
+                    // a while gives way to it from then on.
+                    let heavyElsewhere = clock.start(worker)
+                    if !yielded && ((yields && position > 0) || heavyElsewhere) {
+                        Self.yieldToLargest(buffer)
                         yielded = true
                     }
                     let index = order[position]
@@ -78,14 +84,15 @@ final class FirstPass<Value: Sendable>: Sendable {
         return layers[largest].estimatedCost > rest
     }
 
-    /// Lowers the calling thread's priority (on Linux a nice value is per thread), and so that of
-    /// the hashing thread it starts; never the output's bytes.
-    private static func yieldToLargest() {
-        let which = __priority_which_t(PRIO_PROCESS.rawValue)
-        errno = 0
-        let current = getpriority(which, 0)
-        guard errno == 0 else { return }
-        _ = setpriority(which, 0, min(19, current + 5))
+    /// Lowers the calling thread (on Linux a nice value is per thread) and its hashing thread to
+    /// the lowest priority; never the output's bytes. The lowest, not a step: the heavy layer's
+    /// reader leaves part of a core idle, so the scheduler shares cores by weight and puts a
+    /// yielding hasher beside the heavy one's; at nice 5 that still took a quarter of its core,
+    /// at 19 it takes what the heavy layer leaves.
+    private static func yieldToLargest(_ buffer: CopyBuffer) {
+        let lowest: Int32 = 19
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, lowest)
+        buffer.lowerPriority(to: lowest)
     }
 
     /// Waits for one layer's result and hands it over: the board keeps nothing (a spilled blob
@@ -97,6 +104,28 @@ final class FirstPass<Value: Sendable>: Sendable {
         board.cancel()
         group.wait()
     }
+}
+
+/// When each worker began its current layer, so a worker can tell that another has been on one
+/// layer long enough to be the heavy one.
+final class JobClock: Sendable {
+    /// A first pass running this long (about 25 MiB hashed) is a heavy layer's.
+    static let heavyAfter: UInt64 = 20_000_000
+    private let starts: Mutex<[UInt64]>
+
+    init(workers: Int) { starts = Mutex(Array(repeating: 0, count: workers)) }
+
+    /// Marks `worker` as starting a layer now; whether another worker has been on its layer
+    /// longer than `heavyAfter`.
+    func start(_ worker: Int) -> Bool {
+        let now = DispatchTime.now().uptimeNanoseconds
+        return starts.withLock { starts in
+            starts[worker] = now
+            return starts.indices.contains { $0 != worker && starts[$0] != 0 && now - starts[$0] > Self.heavyAfter }
+        }
+    }
+
+    func finish(_ worker: Int) { starts.withLock { $0[worker] = 0 } }
 }
 
 /// Results published in any order and awaited in layer order.
