@@ -59,13 +59,6 @@ public struct PipelinedHasher: ByteSink {
         try state.fill(atMost: count, body: body, forward: forward)
     }
 
-    /// Asks the hashing thread to lower its own priority to `nice` before its next chunk: only a
-    /// thread itself can be named by `setpriority` without its kernel thread ID.
-    func lowerPriority(to nice: Int32) { state.lowerPriority(to: nice) }
-
-    /// The nice value the hashing thread took, as it reads it back; `Int32.min` before any.
-    var appliedNice: Int32 { state.appliedNice }
-
     /// Whether the hashing thread is still running, for tests that prove it ends.
     var threadProbe: ThreadProbe { state.probe }
 
@@ -85,10 +78,6 @@ public struct PipelinedHasher: ByteSink {
         private var count: UInt64 = 0
 
         var probe: ThreadProbe { channel.probe }
-
-        func lowerPriority(to nice: Int32) { channel.requestedNice.store(nice, ordering: .relaxed) }
-
-        var appliedNice: Int32 { channel.appliedNice.load(ordering: .relaxed) }
 
         init(chunkSize: Int, chunks: Int) {
             channel = Channel(chunkSize: chunkSize, chunks: chunks)
@@ -185,10 +174,6 @@ public struct PipelinedHasher: ByteSink {
         let done = DispatchSemaphore(value: 0)
         let stopped = DispatchSemaphore(value: 0)
         let probe = ThreadProbe()
-        /// A nice value the hashing thread should take (`Int32.min`: none asked).
-        let requestedNice = Atomic<Int32>(Int32.min)
-        /// The nice value the hashing thread reads back after taking one, for tests.
-        let appliedNice = Atomic<Int32>(Int32.min)
         var result: Digest?
 
         init(chunkSize: Int, chunks: Int) {
@@ -208,16 +193,8 @@ public struct PipelinedHasher: ByteSink {
         func consume() {
             var hasher = SHA256()
             var slot = 0
-            var nice = Int32.min
             while true {
                 full.wait()
-                let wanted = requestedNice.load(ordering: .relaxed)
-                if wanted > nice {
-                    let which = __priority_which_t(PRIO_PROCESS.rawValue)
-                    _ = setpriority(which, 0, wanted)
-                    nice = wanted
-                    appliedNice.store(getpriority(which, 0), ordering: .relaxed)
-                }
                 let length = lengths[slot]
                 if length == Self.terminate { break }
                 if length == Self.endOfStream {

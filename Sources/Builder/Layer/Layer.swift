@@ -35,10 +35,6 @@ public final class CopyBuffer: @unchecked Sendable {
         pipelined = started
         return started
     }
-
-    /// Lowers the hashing thread's priority to the nice value its owner just took (a thread
-    /// started later inherits it).
-    func lowerPriority(to nice: Int32) { pipelined?.lowerPriority(to: nice) }
 }
 
 /// A layer of the image: something that can write its uncompressed tar twice, once to learn
