@@ -31,27 +31,23 @@ final class FirstPass<Value: Sendable>: Sendable {
         let order = workers == 1 ? Array(layers.indices) : Self.largestFirst(layers)
         let done = Atomic<Int>(0)
         let next = Atomic<Int>(0)
-        let clock = JobClock(workers: workers)
-        for worker in 0..<workers {
+        let yields = Self.othersYield(layers, order: order, workers: workers)
+        for _ in 0..<workers {
             group.enter()
             let group = self.group
             let thread = Thread {
-                // Below the writer: what it streams now is needed before anything a worker
-                // measures, and while it waits for a worker it leaves the cores to it anyway.
-                // Before the buffer's hashing thread starts, which inherits it.
-                Self.lowerPriority()
                 let buffer = CopyBuffer()
+                var yielded = false
                 while true {
                     let position = next.add(1, ordering: .relaxed).oldValue
                     guard position < order.count else { break }
+                    // Only lowering: a thread cannot raise its priority back without privilege,
+                    // and it need not (the largest layer is taken first).
+                    if yields && position > 0 && !yielded {
+                        Self.yieldToLargest()
+                        yielded = true
+                    }
                     let index = order[position]
-                    // A heavy layer earlier in the order streams before this one: measuring this
-                    // one now would only slow the heavy one's first pass, the critical path, and
-                    // waiting costs nothing, since the writer needs the heavy layer first. Without
-                    // sizes (a conf names paths only) the heavy layer shows itself by taking long.
-                    clock.waitWhileHeavy(before: index, worker: worker) { board.isCancelled }
-                    clock.start(worker, layer: index)
-                    defer { clock.finish(worker) }
                     guard !board.isCancelled else {
                         board.publish(index, .failure(TarWriterError.alreadyFailed))
                         continue
@@ -72,16 +68,24 @@ final class FirstPass<Value: Sendable>: Sendable {
         return [largest] + layers.indices.filter { $0 != largest }
     }
 
-    /// Lowers the calling thread's priority ten steps (on Linux a nice value is per thread);
-    /// never the output's bytes. Ten: the writer's hashing thread and a worker's often share a
-    /// core, where five steps down still took a quarter of it; not the lowest, or beside other
-    /// processes (`check --jobs 2`) a worker the writer waits for would all but stop.
-    private static func lowerPriority() {
+    /// Whether the workers measuring the other layers should give way to the one measuring
+    /// the largest: when one layer outweighs the rest (a bulk layer of most store paths), its
+    /// first pass and then its second are the critical path, and the small layers' passes can
+    /// run in its shadow instead of slowing it down.
+    static func othersYield(_ layers: [any Layer], order: [Int], workers: Int) -> Bool {
+        guard workers > 1, order.count > 1, let largest = order.first else { return false }
+        let rest = order.dropFirst().reduce(UInt64(0)) { $0 + layers[$1].estimatedCost }
+        return layers[largest].estimatedCost > rest
+    }
+
+    /// Lowers the calling thread's priority (on Linux a nice value is per thread), and so that of
+    /// the hashing thread it starts; never the output's bytes.
+    private static func yieldToLargest() {
         let which = __priority_which_t(PRIO_PROCESS.rawValue)
         errno = 0
         let current = getpriority(which, 0)
         guard errno == 0 else { return }
-        _ = setpriority(which, 0, min(19, current + 10))
+        _ = setpriority(which, 0, min(19, current + 5))
     }
 
     /// Waits for one layer's result and hands it over: the board keeps nothing (a spilled blob
@@ -92,47 +96,6 @@ final class FirstPass<Value: Sendable>: Sendable {
     func stop() {
         board.cancel()
         group.wait()
-    }
-}
-
-/// Which layer each worker is measuring and since when, so a worker can tell that an earlier
-/// layer is a heavy one.
-final class JobClock: Sendable {
-    /// A first pass running this long (about 25 MiB hashed) is a heavy layer's.
-    static let heavyAfter: UInt64 = 20_000_000
-    private struct Job {
-        var layer = 0
-        var started: UInt64 = 0
-    }
-
-    private let jobs: Mutex<[Job]>
-
-    init(workers: Int) { jobs = Mutex(Array(repeating: Job(), count: workers)) }
-
-    func start(_ worker: Int, layer: Int, at now: UInt64 = DispatchTime.now().uptimeNanoseconds) {
-        jobs.withLock { $0[worker] = Job(layer: layer, started: now) }
-    }
-
-    /// Between layers a worker weighs nothing, so no one waits for it.
-    func finish(_ worker: Int) { jobs.withLock { $0[worker] = Job() } }
-
-    /// Whether another worker has spent longer than `heavyAfter` on a layer before `layer`.
-    func heavy(before layer: Int, worker: Int, at now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Bool {
-        jobs.withLock { jobs in
-            jobs.indices.contains { other in
-                // `now` may precede a start another worker took since it was read.
-                other != worker && jobs[other].started != 0 && jobs[other].layer < layer
-                    && now > jobs[other].started && now - jobs[other].started > Self.heavyAfter
-            }
-        }
-    }
-
-    /// Waits, in short sleeps, while `heavy(before:)` holds or until `cancelled`. A waiting
-    /// worker measures nothing, so two workers never wait for each other.
-    func waitWhileHeavy(before layer: Int, worker: Int, cancelled: () -> Bool) {
-        while heavy(before: layer, worker: worker) && !cancelled() {
-            usleep(2_000)
-        }
     }
 }
 
