@@ -40,4 +40,19 @@ struct LayerWeightTests {
             """)
         #expect(partial.filter { $0 == nil }.count == 1)
     }
+
+    @Test("sizes that add up past 2^64 weigh the most a layer can, without trapping")
+    func saturates() throws {
+        let graph = try ReferenceGraph(nodes: [
+            .init(path: "/nix/store/a-x", references: [], narSize: UInt64.max - 1),
+            .init(path: "/nix/store/b-y", references: [], narSize: 1 << 63),
+        ])
+        #expect(SpecResolver.narSize(of: ["/nix/store/a-x", "/nix/store/b-y"], in: graph) == UInt64.max)
+        #expect(SpecResolver.narSize(of: ["/nix/store/b-y"], in: graph) == 1 << 63)
+        let layers: [any Layer] = [1, UInt64.max, UInt64.max - 1].map { size in
+            StoreLayer(paths: [StorePathMapping(samePath: "/nix/store/\(size)-p")], leadingDirectories: [], stamp: EntryStamp(), narSize: size)
+        }
+        #expect(FirstPass<Int>.largestFirst(layers) == [1, 0, 2])
+        #expect(!FirstPass<Int>.othersYield(layers, order: FirstPass<Int>.largestFirst(layers), workers: 2))
+    }
 }

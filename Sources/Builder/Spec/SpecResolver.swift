@@ -122,12 +122,13 @@ public struct SpecResolver: Sendable {
         return ResolvedImage(plan: plan, storeLayers: layers, warnings: warnings.map(\.description))
     }
 
-    /// A layer's bytes by the graph: known only when every path's `narSize` is.
+    /// A layer's bytes by the graph: known only when every path's `narSize` is. A weight, not
+    /// a count: sizes a graph cannot mean add up to the largest weight rather than overflow.
     static func narSize(of paths: [String], in graph: ReferenceGraph) -> UInt64? {
         var total: UInt64 = 0
         for path in paths {
             guard let size = graph.node(path)?.narSize else { return nil }
-            total += size
+            total = total.addingReportingOverflow(size).overflow ? .max : total + size
         }
         return total
     }

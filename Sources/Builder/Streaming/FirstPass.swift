@@ -74,7 +74,11 @@ final class FirstPass<Value: Sendable>: Sendable {
     /// run in its shadow instead of slowing it down.
     static func othersYield(_ layers: [any Layer], order: [Int], workers: Int) -> Bool {
         guard workers > 1, order.count > 1, let largest = order.first else { return false }
-        let rest = order.dropFirst().reduce(UInt64(0)) { $0 + layers[$1].estimatedCost }
+        // Weights from a graph may be anything up to UInt64.max: saturate rather than trap.
+        let rest = order.dropFirst().reduce(UInt64(0)) { sum, index in
+            let (total, overflow) = sum.addingReportingOverflow(layers[index].estimatedCost)
+            return overflow ? .max : total
+        }
         return layers[largest].estimatedCost > rest
     }
 
